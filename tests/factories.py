@@ -1,0 +1,34 @@
+"""Small factories for the models; each makes a valid row with overridable fields."""
+
+import itertools
+
+from django.contrib.auth import get_user_model
+
+from voice.models import Call, Conversation, Message
+
+_numbers = itertools.count(1)
+
+
+def make_user(username: str | None = None, **fields):
+    username = username or f"user{next(_numbers)}"
+    return get_user_model().objects.create_user(
+        username=username, password="correct horse battery staple", **fields
+    )
+
+
+def make_conversation(user, **fields) -> Conversation:
+    return Conversation.objects.create(user=user, **fields)
+
+
+def make_call(user, *, conversation=None, **fields) -> Call:
+    fields.setdefault("mode", "realtime")
+    fields.setdefault("status", Call.Status.ACTIVE)
+    conversation = conversation or make_conversation(user)
+    return Call.objects.create(user=user, conversation=conversation, **fields)
+
+
+def make_message(call: Call, **fields) -> Message:
+    fields.setdefault("item_id", f"item_{next(_numbers)}")
+    fields.setdefault("role", "user")
+    fields.setdefault("text", "hello")
+    return Message.objects.create(conversation=call.conversation, call=call, **fields)

@@ -1,0 +1,299 @@
+"""REST endpoints of the core (API.md): configuration, preferences, key, calls, conversations.
+
+Each view validates the request's shape, calls one service or selector and serializes the
+answer. Errors leave through `voice.exception_handlers`.
+"""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from voice import selectors
+from voice.models import Message, Mode
+from voice.schema import ERRORS
+from voice.serializers import CallSerializer, ItemSerializer
+from voice.services import calls as call_services
+from voice.services import keys as key_services
+from voice.services import preferences as preference_services
+from voice.services import transcripts as transcript_services
+from voice.validators import OPENAI_KEY_PATTERN
+
+ITEM_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
+MAX_ITEMS_PER_POST = 200
+MAX_ITEM_TEXT_CHARS = 20_000
+
+
+# --- configuration and preferences -------------------------------------------------------------
+
+
+class _RealtimeConfigSerializer(serializers.Serializer):
+    available = serializers.BooleanField()
+    reason = serializers.ChoiceField(choices=["disabled", "no_api_key"], allow_null=True)
+    model = serializers.CharField()
+    voices = serializers.ListField(child=serializers.CharField())
+    default_voice = serializers.CharField()
+
+
+class _LegacyConfigSerializer(serializers.Serializer):
+    available = serializers.BooleanField()
+    reason = serializers.ChoiceField(choices=["no_api_key"], allow_null=True)
+    stt = serializers.ListField(child=serializers.ChoiceField(choices=["server", "browser"]))
+    tts = serializers.ListField(child=serializers.ChoiceField(choices=["server", "browser"]))
+    voices = serializers.ListField(child=serializers.CharField())
+
+
+class PreferenceOutputSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=Mode.choices)
+    voice = serializers.CharField()
+
+
+class VoiceConfigApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        realtime = _RealtimeConfigSerializer()
+        legacy = _LegacyConfigSerializer()
+        preference = PreferenceOutputSerializer()
+
+    @extend_schema(
+        summary="What this user can use: realtime and legacy availability, voices, preference",
+        responses={200: OutputSerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.client_config(user=request.user))
+
+
+class VoicePreferencesApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        mode = serializers.ChoiceField(choices=Mode.choices, required=False)
+        voice = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=50,
+            help_text="One of the configured voices; blank for the default voice.",
+        )
+
+        def validate_voice(self, voice: str) -> str:
+            config = selectors.voice_config_get()
+            if voice and voice not in {*config.voices, *config.tts_voices}:
+                raise serializers.ValidationError(
+                    f"{voice!r} is not one of the voices offered here.", code="invalid_voice"
+                )
+            return voice
+
+    @extend_schema(summary="The user's mode and voice", responses={200: PreferenceOutputSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(selectors.preference_data(user=request.user))
+
+    @extend_schema(
+        summary="Change the user's mode and/or voice",
+        request=InputSerializer,
+        responses={200: PreferenceOutputSerializer, **ERRORS},
+    )
+    def patch(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        preference_services.preference_update(user=request.user, **serializer.validated_data)
+        return Response(selectors.preference_data(user=request.user))
+
+
+# --- the user's own OpenAI key -----------------------------------------------------------------
+
+
+class ApiKeyOutputSerializer(serializers.Serializer):
+    configured = serializers.BooleanField()
+    masked = serializers.CharField(allow_null=True, help_text="e.g. sk-…abcd; never the key.")
+
+
+class ApiKeyApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        api_key = serializers.RegexField(
+            OPENAI_KEY_PATTERN,
+            write_only=True,
+            help_text="An OpenAI API key (sk-…). Stored encrypted; never returned.",
+            error_messages={"invalid": "That does not look like an OpenAI API key (sk-…)."},
+        )
+
+    @extend_schema(
+        summary="Whether the user has their own key (masked)", responses=ApiKeyOutputSerializer
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.api_key_data(user=request.user))
+
+    @extend_schema(
+        summary="Set or replace the user's own OpenAI key",
+        request=InputSerializer,
+        responses={200: ApiKeyOutputSerializer, **ERRORS},
+    )
+    def put(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key_services.api_key_set(user=request.user, **serializer.validated_data)
+        return Response(selectors.api_key_data(user=request.user))
+
+    @extend_schema(summary="Remove the user's own key", responses=ApiKeyOutputSerializer)
+    def delete(self, request: Request) -> Response:
+        key_services.api_key_clear(user=request.user)
+        return Response(selectors.api_key_data(user=request.user))
+
+
+# --- calls ------------------------------------------------------------------------------------
+
+
+class CallListApi(ListAPIView):
+    serializer_class = CallSerializer
+
+    def get_queryset(self):
+        return selectors.call_list(user=self.request.user)
+
+    @extend_schema(summary="The user's calls, newest first (paginated)")
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class CallDetailApi(APIView):
+    class OutputSerializer(CallSerializer):
+        transcript = ItemSerializer(many=True, help_text="In conversation order.")
+
+        class Meta(CallSerializer.Meta):
+            fields = [*CallSerializer.Meta.fields, "transcript"]
+
+    @extend_schema(
+        summary="One call with its transcript", responses={200: OutputSerializer, **ERRORS}
+    )
+    def get(self, request: Request, call_id) -> Response:
+        call = selectors.call_get(user=request.user, call_id=call_id)
+        call.transcript = selectors.call_transcript(call=call)
+        return Response(self.OutputSerializer(call).data)
+
+
+class TranscriptItemInputSerializer(serializers.Serializer):
+    item_id = serializers.RegexField(
+        ITEM_ID_PATTERN, help_text="OpenAI's item id, or the client's."
+    )
+    role = serializers.ChoiceField(choices=Message.Role.choices)
+    text = serializers.CharField(
+        allow_blank=True, trim_whitespace=False, max_length=MAX_ITEM_TEXT_CHARS
+    )
+    interrupted = serializers.BooleanField(required=False, default=False)
+    previous_item_id = serializers.RegexField(ITEM_ID_PATTERN, required=False, allow_null=True)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("previous_item_id") == attrs["item_id"]:
+            raise serializers.ValidationError("An item cannot follow itself.")
+        return attrs
+
+
+class CallTranscriptApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        items = TranscriptItemInputSerializer(
+            many=True, allow_empty=False, max_length=MAX_ITEMS_PER_POST
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        saved = serializers.IntegerField()
+
+    @extend_schema(
+        summary="Save transcript items (idempotent upsert by item_id)",
+        description=(
+            "Retries never duplicate: a later text for the same `item_id` replaces the earlier "
+            "one. `previous_item_id` (as OpenAI reports it) fixes the item's place, so a user "
+            "transcription that arrives after the reply is still ordered before it. Accepted "
+            "after the call ended too, so a client can flush what it queued."
+        ),
+        request=InputSerializer,
+        responses={200: OutputSerializer, **ERRORS},
+    )
+    def post(self, request: Request, call_id) -> Response:
+        call = selectors.call_get(user=request.user, call_id=call_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        saved = transcript_services.transcript_upsert(
+            call=call, items=serializer.validated_data["items"]
+        )
+        return Response({"saved": len(saved)})
+
+
+class CallActiveApi(APIView):
+    @extend_schema(
+        summary="Report that the call's media path is up (connecting → active)",
+        request=None,
+        responses={200: CallSerializer, **ERRORS},
+    )
+    def post(self, request: Request, call_id) -> Response:
+        call = selectors.call_get(user=request.user, call_id=call_id)
+        call = call_services.call_mark_active(call=call)
+        return Response(CallSerializer(call).data)
+
+
+class CallEndApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.RegexField(
+            r"^[a-z0-9_]{1,64}$",
+            required=False,
+            default="hangup",
+            help_text="A short snake_case reason, e.g. hangup, error, ice_failed.",
+        )
+
+    @extend_schema(
+        summary="End a call (idempotent)",
+        request=InputSerializer,
+        responses={200: CallSerializer, **ERRORS},
+    )
+    def post(self, request: Request, call_id) -> Response:
+        call = selectors.call_get(user=request.user, call_id=call_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        call = call_services.call_end(call=call, reason=serializer.validated_data["reason"])
+        return Response(CallSerializer(call).data)
+
+
+# --- conversations ----------------------------------------------------------------------------
+
+
+class ConversationSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    message_count = serializers.IntegerField()
+
+
+class ConversationListApi(ListAPIView):
+    serializer_class = ConversationSerializer
+
+    def get_queryset(self):
+        return selectors.conversation_list(user=self.request.user)
+
+    @extend_schema(summary="The user's conversations, most recently active first (paginated)")
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ConversationMessageSerializer(ItemSerializer):
+    call = serializers.UUIDField(source="call_id", allow_null=True)
+
+    class Meta(ItemSerializer.Meta):
+        fields = [*ItemSerializer.Meta.fields, "call"]
+
+
+class ConversationDetailApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        title = serializers.CharField()
+        created_at = serializers.DateTimeField()
+        updated_at = serializers.DateTimeField()
+        messages = ConversationMessageSerializer(
+            many=True, source="messages_in_order", help_text="In conversation order."
+        )
+
+    @extend_schema(
+        summary="One conversation with its messages", responses={200: OutputSerializer, **ERRORS}
+    )
+    def get(self, request: Request, conversation_id) -> Response:
+        conversation = selectors.conversation_get(
+            user=request.user, conversation_id=conversation_id
+        )
+        conversation.messages_in_order = selectors.conversation_messages(conversation=conversation)
+        return Response(self.OutputSerializer(conversation).data)

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class VoiceConfigApp(AppConfig):
+    name = "voice"
+    verbose_name = "Voice calls"
+
+    def ready(self) -> None:
+        # Fail at start-up on malformed encryption keys, not on the first key a user saves.
+        from voice import crypto
+
+        crypto.validate_configured_keys()

@@ -1,0 +1,265 @@
+"""The data of the voice module: keys, the admin's configuration, preferences, calls, transcripts.
+
+Writes go through `voice.services`, reads through `voice.selectors`; models hold no logic
+beyond their own invariants.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
+from django.db import models
+
+from voice import defaults
+from voice.validators import validate_model_id, validate_turn_detection, validate_voice_list
+
+
+class Mode(models.TextChoices):
+    REALTIME = "realtime", "Realtime (speech to speech over WebRTC)"
+    LEGACY = "legacy", "Legacy (speech to text, reply, text to speech)"
+
+
+class KeyPolicy(models.TextChoices):
+    SERVER = "server", "Server key only"
+    USER = "user", "User's own key only"
+    USER_THEN_SERVER = "user_then_server", "User's own key, else the server key"
+
+
+class UserApiKey(models.Model):
+    """A user's own OpenAI key, Fernet-encrypted; only `last4` is stored in clear, for the mask."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="openai_api_key"
+    )
+    encrypted_key = models.TextField(editable=False)
+    last4 = models.CharField(max_length=4, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "user OpenAI key"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.masked})"
+
+    @property
+    def masked(self) -> str:
+        return f"sk-…{self.last4}"
+
+
+class VoiceConfig(models.Model):
+    """The admin's run-time configuration: a singleton row (pk 1), seeded from `defaults`."""
+
+    SINGLETON_PK = 1
+
+    realtime_enabled = models.BooleanField(
+        default=True, help_text="Offer the Realtime mode to users (when a key is usable)."
+    )
+    realtime_model = models.CharField(
+        max_length=100,
+        default=defaults.REALTIME_MODEL,
+        validators=[validate_model_id],
+        help_text="Realtime model id sent to OpenAI, e.g. gpt-realtime-2.1 (or -mini).",
+    )
+    default_voice = models.CharField(
+        max_length=50,
+        default=defaults.DEFAULT_VOICE,
+        help_text="Voice used when a user has not picked one. Must be one of the voices below.",
+    )
+    voices = models.JSONField(
+        default=defaults.realtime_voices,
+        validators=[validate_voice_list],
+        help_text='Realtime voices users may pick, as a JSON list, e.g. ["marin", "cedar"].',
+    )
+    tts_voices = models.JSONField(
+        "text-to-speech voices",
+        default=defaults.tts_voices,
+        validators=[validate_voice_list],
+        help_text="Voices users may pick in Legacy mode (the speech endpoint), as a JSON list.",
+    )
+    instructions = models.TextField(
+        default=defaults.INSTRUCTIONS,
+        blank=True,
+        validators=[MaxLengthValidator(defaults.INSTRUCTIONS_MAX_CHARS)],
+        help_text="System instructions for the assistant in both modes (at most 4,000 characters).",
+    )
+    transcription_model = models.CharField(
+        max_length=100,
+        default=defaults.TRANSCRIPTION_MODEL,
+        validators=[validate_model_id],
+        help_text="Model that transcribes the user's speech during Realtime calls.",
+    )
+    turn_detection = models.JSONField(
+        default=defaults.turn_detection,
+        null=True,
+        blank=True,
+        validators=[validate_turn_detection],
+        help_text=(
+            "Realtime voice activity detection: server_vad (threshold, prefix_padding_ms, "
+            "silence_duration_ms, …) or semantic_vad (eagerness); null for manual turns."
+        ),
+    )
+    key_policy = models.CharField(
+        max_length=20,
+        choices=KeyPolicy.choices,
+        default=KeyPolicy.USER_THEN_SERVER,
+        help_text="Which OpenAI key pays for a user's calls.",
+    )
+    max_call_minutes = models.PositiveSmallIntegerField(
+        default=defaults.MAX_CALL_MINUTES,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Longest call, in minutes (OpenAI ends Realtime sessions at 60).",
+    )
+    call_starts_per_minute = models.PositiveSmallIntegerField(
+        default=defaults.CALL_STARTS_PER_MINUTE,
+        validators=[MinValueValidator(1), MaxValueValidator(600)],
+        help_text="How many calls one user may start per minute before being throttled.",
+    )
+    stt_model = models.CharField(
+        "speech-to-text model",
+        max_length=100,
+        default=defaults.STT_MODEL,
+        validators=[validate_model_id],
+        help_text="Legacy mode: the transcription model.",
+    )
+    llm_model = models.CharField(
+        "reply model",
+        max_length=100,
+        default=defaults.LLM_MODEL,
+        validators=[validate_model_id],
+        help_text="Legacy mode: the chat model that writes the assistant's replies.",
+    )
+    tts_model = models.CharField(
+        "text-to-speech model",
+        max_length=100,
+        default=defaults.TTS_MODEL,
+        validators=[validate_model_id],
+        help_text="Legacy mode: the speech model that reads the replies aloud.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "voice configuration"
+        verbose_name_plural = "voice configuration"
+
+    def __str__(self) -> str:
+        return "Voice configuration"
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = self.SINGLETON_PK  # a second row can never exist
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if isinstance(self.voices, list) and self.default_voice not in self.voices:
+            raise ValidationError({"default_voice": "The default voice must be one of the voices."})
+
+    def key_policy_allows(self, source: str) -> bool:
+        """Whether the policy lets a key from `source` ("user" or "server") pay for calls."""
+        return self.key_policy in (source, KeyPolicy.USER_THEN_SERVER)
+
+
+class VoicePreference(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="voice_preference"
+    )
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.REALTIME)
+    voice = models.CharField(
+        max_length=50, blank=True, help_text="Blank: the configuration's default voice."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.mode}"
+
+
+class Conversation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="voice_conversations"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["user", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return self.title or f"Conversation {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Call(models.Model):
+    class Status(models.TextChoices):
+        CONNECTING = "connecting"
+        ACTIVE = "active"
+        ENDED = "ended"
+        FAILED = "failed"
+
+    LIVE_STATUSES = (Status.CONNECTING, Status.ACTIVE)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="voice_calls"
+    )
+    mode = models.CharField(max_length=10, choices=Mode.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.CONNECTING)
+    model = models.CharField(max_length=100, blank=True)
+    voice = models.CharField(max_length=50, blank=True)
+    upstream_call_id = models.CharField(max_length=200, blank=True, db_index=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="calls")
+    started_at = models.DateTimeField(auto_now_add=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_reason = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["user", "-started_at"])]
+        constraints = [
+            # One live call per user, in either mode, even when two requests race.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(status__in=["connecting", "active"]),
+                name="voice_one_live_call_per_user",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mode} call {self.id} ({self.status})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE_STATUSES
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user"
+        ASSISTANT = "assistant"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    call = models.ForeignKey(
+        Call, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+    item_id = models.CharField(max_length=64)
+    previous_item_id = models.CharField(max_length=64, blank=True)
+    role = models.CharField(max_length=10, choices=Role.choices)
+    text = models.TextField(blank=True)
+    interrupted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "item_id"], name="voice_message_item_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.text[:60]}"

@@ -1,0 +1,30 @@
+"""The call page (HTML). The page's behaviour lives in its ES modules; this only renders it."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from voice import selectors
+
+
+@login_required
+def call_page(request: HttpRequest) -> HttpResponse:
+    conversation_id = request.GET.get("conversation")
+    conversation = None
+    if conversation_id:
+        conversation = selectors.conversation_get_or_none(
+            user=request.user, conversation_id=conversation_id
+        )
+    conversation = conversation or selectors.conversation_latest(user=request.user)
+    messages = selectors.conversation_messages(conversation=conversation) if conversation else []
+    return render(
+        request,
+        "voice/call.html",
+        {
+            "conversation": conversation,
+            "messages": messages,
+            "client_config": selectors.client_config(user=request.user),
+            "simulator": settings.VOICE_SIMULATOR,
+        },
+    )
