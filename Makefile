@@ -41,6 +41,7 @@ system-packages:
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+run: export DEBUG ?= true
 run: setup system-packages
 	@$(PY) manage.py migrate --noinput
 	@$(PY) manage.py voice_demo_user

@@ -4,7 +4,7 @@ Each view validates the request's shape, calls one service or selector and seria
 answer. Errors leave through `voice.exception_handlers`.
 """
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -51,6 +51,7 @@ class PreferenceOutputSerializer(serializers.Serializer):
 
 
 class VoiceConfigApi(APIView):
+    @extend_schema_serializer(component_name="VoiceConfig")
     class OutputSerializer(serializers.Serializer):
         realtime = _RealtimeConfigSerializer()
         legacy = _LegacyConfigSerializer()
@@ -65,6 +66,7 @@ class VoiceConfigApi(APIView):
 
 
 class VoicePreferencesApi(APIView):
+    @extend_schema_serializer(component_name="PreferencesUpdate")
     class InputSerializer(serializers.Serializer):
         mode = serializers.ChoiceField(choices=Mode.choices, required=False)
         voice = serializers.CharField(
@@ -107,6 +109,7 @@ class ApiKeyOutputSerializer(serializers.Serializer):
 
 
 class ApiKeyApi(APIView):
+    @extend_schema_serializer(component_name="ApiKeyUpdate")
     class InputSerializer(serializers.Serializer):
         api_key = serializers.RegexField(
             OPENAI_KEY_PATTERN,
@@ -153,6 +156,7 @@ class CallListApi(ListAPIView):
 
 
 class CallDetailApi(APIView):
+    @extend_schema_serializer(component_name="CallDetail")
     class OutputSerializer(CallSerializer):
         transcript = ItemSerializer(many=True, help_text="In conversation order.")
 
@@ -186,11 +190,13 @@ class TranscriptItemInputSerializer(serializers.Serializer):
 
 
 class CallTranscriptApi(APIView):
+    @extend_schema_serializer(component_name="TranscriptSave")
     class InputSerializer(serializers.Serializer):
         items = TranscriptItemInputSerializer(
             many=True, allow_empty=False, max_length=MAX_ITEMS_PER_POST
         )
 
+    @extend_schema_serializer(component_name="TranscriptSaved")
     class OutputSerializer(serializers.Serializer):
         saved = serializers.IntegerField()
 
@@ -228,6 +234,7 @@ class CallActiveApi(APIView):
 
 
 class CallEndApi(APIView):
+    @extend_schema_serializer(component_name="CallEnd")
     class InputSerializer(serializers.Serializer):
         reason = serializers.RegexField(
             r"^[a-z0-9_]{1,64}$",
@@ -279,6 +286,7 @@ class ConversationMessageSerializer(ItemSerializer):
 
 
 class ConversationDetailApi(APIView):
+    @extend_schema_serializer(component_name="ConversationDetail")
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
         title = serializers.CharField()

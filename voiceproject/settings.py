@@ -29,7 +29,7 @@ def _required(name: str) -> str:
 
 
 SECRET_KEY = (
-    env.str("SECRET_KEY", default="dev-only-insecure-secret-key-do-not-deploy")
+    env.str("SECRET_KEY", default="") or "dev-only-insecure-secret-key-do-not-deploy"
     if DEBUG
     else _required("SECRET_KEY")
 )
@@ -133,6 +133,9 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 60 * 60 * 24 * 30)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Preloading binds the whole domain to HTTPS in browsers for good: the deployer's decision
+# (SECURE_HSTS_PRELOAD=true), not a default a module should make for them.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The page asks for the microphone; nothing else may be used by embedded content.
@@ -197,6 +200,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Speech-to-text and text-to-speech offer the same two engines: one enum for both.
+    "ENUM_NAME_OVERRIDES": {"SpeechEngineEnum": ["server", "browser"]},
 }
 
 LOGGING = {
