@@ -4,6 +4,7 @@ Each view validates the request's shape, calls one service or selector and seria
 answer. Errors leave through `voice.exception_handlers`.
 """
 
+from adrf.views import APIView as AsyncAPIView
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
@@ -11,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from realtime.services import call_end_and_hang_up
 from voice import selectors
 from voice.models import Message, Mode
 from voice.schema import ERRORS
@@ -233,8 +235,7 @@ class CallActiveApi(APIView):
         return Response(CallSerializer(call).data)
 
 
-class CallEndApi(APIView):
-    @extend_schema_serializer(component_name="CallEnd")
+class CallEndApi(AsyncAPIView):
     class InputSerializer(serializers.Serializer):
         reason = serializers.RegexField(
             r"^[a-z0-9_]{1,64}$",
@@ -244,15 +245,16 @@ class CallEndApi(APIView):
         )
 
     @extend_schema(
-        summary="End a call (idempotent)",
+        summary="End a call (idempotent); a realtime call is hung up at OpenAI too",
         request=InputSerializer,
         responses={200: CallSerializer, **ERRORS},
     )
-    def post(self, request: Request, call_id) -> Response:
-        call = selectors.call_get(user=request.user, call_id=call_id)
+    async def post(self, request: Request, call_id) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        call = call_services.call_end(call=call, reason=serializer.validated_data["reason"])
+        call = await call_end_and_hang_up(
+            user=request.user, call_id=call_id, reason=serializer.validated_data["reason"]
+        )
         return Response(CallSerializer(call).data)
 
 

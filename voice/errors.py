@@ -5,6 +5,7 @@ Services raise `VoiceError`s; one exception handler turns them into
 by the upstream client, once.
 """
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -35,6 +36,16 @@ def call_active(call_id) -> VoiceError:
 
 def call_ended() -> VoiceError:
     return VoiceError("This call has already ended.", code="call_ended", status=409)
+
+
+def throttled(*, wait_seconds: float) -> VoiceError:
+    wait = max(1, math.ceil(wait_seconds))
+    return VoiceError(
+        f"You are starting calls too quickly. Try again in {wait} seconds.",
+        code="throttled",
+        status=429,
+        headers={"Retry-After": str(wait)},
+    )
 
 
 def realtime_unavailable(message: str) -> VoiceError:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("voice.urls")),
+    path("api/", include("realtime.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs",

@@ -21,6 +21,7 @@ ENDPOINTS = [
     ("get", "/api/conversations"),
     ("get", f"/api/conversations/{uuid.uuid4()}"),
     ("get", "/api/schema"),
+    ("post", "/api/realtime/session"),
 ]
 
 

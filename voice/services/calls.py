@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from voice import errors
 from voice.events import publish_to_user
-from voice.models import Call, Conversation
+from voice.models import Call, Conversation, VoiceConfig
 from voice.selectors import voice_config_get
 from voice.serializers import CallSerializer
 
 # A browser that never reports its media path up within this time has given up.
 CONNECTING_TIMEOUT = timedelta(seconds=60)
+START_RATE_WINDOW = timedelta(minutes=1)
 
 
 def _call_transition(*, call: Call, status: str, **fields) -> Call:
@@ -49,6 +50,19 @@ def _conversation_for_call(*, user: AbstractBaseUser, conversation_id: UUID | No
     return conversation
 
 
+def _check_start_rate(*, user: AbstractBaseUser, per_minute: int) -> None:
+    """At most `per_minute` starts in any minute, counted from the calls table so the limit
+    holds across server processes."""
+    now = timezone.now()
+    recent = list(
+        Call.objects.filter(user=user, started_at__gt=now - START_RATE_WINDOW)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)[:per_minute]
+    )
+    if len(recent) >= per_minute:
+        raise errors.throttled(wait_seconds=(recent[-1] + START_RATE_WINDOW - now).total_seconds())
+
+
 @transaction.atomic
 def call_start(
     *,
@@ -57,9 +71,13 @@ def call_start(
     conversation_id: UUID | None = None,
     model: str = "",
     voice: str = "",
+    config: VoiceConfig | None = None,
 ) -> Call:
-    """Record a new `connecting` call; refuse it while another of the user's calls is live."""
-    calls_expire_stale(user=user)
+    """Record a new `connecting` call; refuse it while another of the user's calls is live,
+    or when the user starts calls faster than the admin allows."""
+    config = config or voice_config_get()
+    calls_expire_stale(user=user, config=config)
+    _check_start_rate(user=user, per_minute=config.call_starts_per_minute)
     live = Call.objects.filter(user=user, status__in=Call.LIVE_STATUSES).first()
     if live is not None:
         raise errors.call_active(live.id)
@@ -114,10 +132,15 @@ def _stale_reason(call: Call, *, now, max_minutes: int) -> str | None:
 
 
 @transaction.atomic
-def calls_expire_stale(*, user: AbstractBaseUser | None = None) -> list[Call]:
-    """End live calls nobody finished (a closed tab, a lost network) so no one stays locked out."""
+def calls_expire_stale(
+    *, user: AbstractBaseUser | None = None, config: VoiceConfig | None = None
+) -> list[Call]:
+    """End live calls nobody finished (a closed tab, a lost network) so no one stays locked out.
+
+    Returns the calls it ended, so the caller can hang up those still open upstream.
+    """
     now = timezone.now()
-    max_minutes = voice_config_get().max_call_minutes
+    max_minutes = (config or voice_config_get()).max_call_minutes
     live = Call.objects.select_for_update().filter(status__in=Call.LIVE_STATUSES)
     if user is not None:
         live = live.filter(user=user)

@@ -1,0 +1,119 @@
+"""POST /api/realtime/session: the SDP offer/answer proxy (API.md), in its JSON and raw forms.
+
+The view is async end to end (adrf's APIView): the upstream call may take seconds, and under
+daphne it must never hold a worker thread while it waits. adrf keeps DRF's authentication,
+CSRF, parsers, exception handler and schema generation, which a plain async Django view would
+have to re-implement; the sync parts (auth, the ORM) run in `sync_to_async` hops.
+"""
+
+from adrf.views import APIView as AsyncAPIView
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from realtime.parsers import SdpParser
+from realtime.sdp import offer_from_text
+from realtime.services import realtime_session_create
+from voice.defaults import INSTRUCTIONS_MAX_CHARS
+from voice.parsers import BoundedJSONParser
+from voice.schema import ERRORS
+from voice.serializers import CallSerializer
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SdpOfferField(serializers.Field):
+    """SDP text, or its base64; checked before any upstream call is made."""
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str | bytes):
+            raise serializers.ValidationError("Send the SDP offer as text.", code="invalid_sdp")
+        return offer_from_text(data)
+
+    def to_representation(self, value: str) -> str:
+        return value
+
+
+@extend_schema_serializer(component_name="RealtimeSessionRequest")
+class SessionInputSerializer(serializers.Serializer):
+    sdp = SdpOfferField(help_text="The browser's SDP offer, plain or base64 (at most 64 KiB).")
+    voice = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=50,
+        help_text="A Realtime voice from /api/voice/config; default: the user's preference.",
+    )
+    instructions = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Extra instructions for this call, added after the configured ones "
+        f"(at most {INSTRUCTIONS_MAX_CHARS} characters).",
+    )
+    conversation = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="Continue this conversation of the user's; default: a new one.",
+    )
+
+    def validate_instructions(self, value: str) -> str:
+        if len(value) > INSTRUCTIONS_MAX_CHARS:
+            raise serializers.ValidationError(
+                f"Instructions may be at most {INSTRUCTIONS_MAX_CHARS} characters.",
+                code="instructions_too_long",
+            )
+        return value
+
+
+@extend_schema_serializer(component_name="RealtimeSession")
+class SessionOutputSerializer(serializers.Serializer):
+    call = CallSerializer()
+    sdp = serializers.CharField(help_text="The SDP answer for setRemoteDescription.")
+
+
+class RealtimeSessionCreateApi(AsyncAPIView):
+    parser_classes = [BoundedJSONParser, SdpParser]
+
+    @extend_schema(
+        summary="Start a Realtime call: proxy the SDP offer to OpenAI, answer with its SDP",
+        description=(
+            "JSON form: `{sdp, voice?, instructions?, conversation?}` → 201 "
+            "`{call, sdp}`. Raw form: the offer as the body with `Content-Type: "
+            "application/sdp` and `?voice=&conversation=&instructions=` → 201 with the answer "
+            "SDP as the body. Both set `Location: /api/calls/<id>`. The API key stays on the "
+            "server; one live call per user; starts are throttled per user."
+        ),
+        request={"application/json": SessionInputSerializer, "application/sdp": OpenApiTypes.STR},
+        parameters=[
+            OpenApiParameter("voice", str, description="Raw form only."),
+            OpenApiParameter("conversation", OpenApiTypes.UUID, description="Raw form only."),
+            OpenApiParameter("instructions", str, description="Raw form only."),
+        ],
+        responses={201: SessionOutputSerializer, **ERRORS, 502: ERRORS[400], 504: ERRORS[400]},
+    )
+    async def post(self, request: Request) -> Response | HttpResponse:
+        raw = request.content_type.startswith(SdpParser.media_type)
+        data = {"sdp": request.data, **request.query_params.dict()} if raw else request.data
+        serializer = SessionInputSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        fields = serializer.validated_data
+        session = await realtime_session_create(
+            user=request.user,
+            offer_sdp=fields["sdp"],
+            voice=fields.get("voice"),
+            instructions=fields.get("instructions", ""),
+            conversation_id=fields.get("conversation"),
+        )
+        location = {"Location": f"/api/calls/{session.call.id}"}
+        if raw:
+            return HttpResponse(
+                session.answer_sdp, status=201, content_type="application/sdp", headers=location
+            )
+        body = {"call": CallSerializer(session.call).data, "sdp": session.answer_sdp}
+        return Response(body, status=201, headers=location)

@@ -1,0 +1,141 @@
+"""The one way to reach OpenAI: a pooled `httpx.AsyncClient` per event loop, the auth header,
+a total timeout, and the mapping of every upstream failure to API.md's error codes.
+
+`realtime.client` and `legacy_voice.client` add only their endpoints on top, so a failure is
+mapped once and a fix lands everywhere. Keys never appear in a message or a log line.
+"""
+
+import asyncio
+import logging
+import re
+import weakref
+
+import httpx
+from django.conf import settings
+
+from voice.errors import VoiceError
+
+logger = logging.getLogger(__name__)
+
+# A TLS handshake per call is a real cost: keep connections alive across requests.
+_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]" = (
+    weakref.WeakKeyDictionary()
+)
+_KEY_RE = re.compile(r"\b(sk|ek|rk)-[A-Za-z0-9_\-*.…]{3,}")
+MAX_UPSTREAM_MESSAGE_CHARS = 300
+
+
+def build_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """A new pooled client; tests swap the transport (`httpx.MockTransport`) here."""
+    return httpx.AsyncClient(
+        transport=transport,
+        limits=_LIMITS,
+        timeout=httpx.Timeout(
+            settings.UPSTREAM_TIMEOUT_S, connect=min(5.0, settings.UPSTREAM_TIMEOUT_S)
+        ),
+        follow_redirects=False,
+    )
+
+
+def get_client() -> httpx.AsyncClient:
+    """This event loop's client, made on first use (one per process under daphne)."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None or client.is_closed:
+        client = _clients[loop] = build_client()
+    return client
+
+
+def set_client(client: httpx.AsyncClient) -> None:
+    """Install `client` for the running loop (tests inject a mock transport this way)."""
+    _clients[asyncio.get_running_loop()] = client
+
+
+async def aclose_clients() -> None:
+    """Close this loop's client (ASGI lifespan shutdown)."""
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
+
+
+def redact(text: str) -> str:
+    """Upstream messages may quote a key (even masked): never pass one on."""
+    text = _KEY_RE.sub("[redacted key]", text)
+    return text[:MAX_UPSTREAM_MESSAGE_CHARS]
+
+
+async def request(
+    method: str,
+    path: str,
+    *,
+    api_key: str,
+    ok_statuses: tuple[int, ...] = (),
+    **kwargs,
+) -> httpx.Response:
+    """One upstream request under `OPENAI_BASE_URL`; any failure becomes a `VoiceError`.
+
+    A status in `ok_statuses` is returned instead of raised, for callers that give it a
+    meaning (a hangup answered 404 means the call had already ended).
+    """
+    url = f"{settings.OPENAI_BASE_URL}{path}"
+    headers = {"Authorization": f"Bearer {api_key}", **kwargs.pop("headers", {})}
+    try:
+        async with asyncio.timeout(settings.UPSTREAM_TIMEOUT_S):
+            response = await get_client().request(method, url, headers=headers, **kwargs)
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        logger.warning("Upstream %s %s timed out", method, path)
+        raise upstream_timeout() from exc
+    except httpx.TransportError as exc:
+        logger.warning("Upstream %s %s failed: %s", method, path, exc.__class__.__name__)
+        raise upstream_error("OpenAI could not be reached. Try again in a moment.") from exc
+    if response.is_success or response.status_code in ok_statuses:
+        return response
+    raise error_for_response(response, f"{method} {path}")
+
+
+def error_for_response(response: httpx.Response, what: str) -> VoiceError:
+    status = response.status_code
+    message = _upstream_message(response)
+    logger.warning("Upstream %s answered %s: %s", what, status, message)
+    if status in (401, 403):
+        return VoiceError(
+            "OpenAI rejected the API key. Check the key (or ask an administrator) and try again.",
+            code="upstream_auth_failed",
+            status=502,
+        )
+    if status == 429:
+        retry_after = response.headers.get("Retry-After", "")
+        return VoiceError(
+            f"OpenAI is rate limiting this key. {message}".strip(),
+            code="upstream_rate_limited",
+            status=429,
+            headers={"Retry-After": retry_after} if retry_after.isdigit() else {},
+        )
+    if status < 500:
+        return upstream_error(f"OpenAI refused the request: {message}" if message else "")
+    return upstream_error(f"OpenAI had a problem (status {status}). Try again in a moment.")
+
+
+def _upstream_message(response: httpx.Response) -> str:
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return redact(str(message)) if message else ""
+
+
+def upstream_error(message: str = "") -> VoiceError:
+    return VoiceError(
+        message or "OpenAI could not handle the request. Try again in a moment.",
+        code="upstream_error",
+        status=502,
+    )
+
+
+def upstream_timeout() -> VoiceError:
+    return VoiceError(
+        "OpenAI did not answer in time. Try again in a moment.",
+        code="upstream_timeout",
+        status=504,
+    )
