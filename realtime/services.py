@@ -8,6 +8,7 @@ two `sync_to_async` hops (before and after the upstream call) to keep the overhe
 import asyncio
 import logging
 from dataclasses import dataclass
+from functools import partial
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
@@ -15,10 +16,11 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from realtime import client
 from voice import errors, upstream
+from voice.db import release_connection
 from voice.errors import VoiceError
 from voice.models import Call, Mode, VoiceConfig
-from voice.selectors import call_get, preference_get, voice_config_get
-from voice.services.calls import call_end, call_set_upstream, call_start, calls_expire_stale
+from voice.selectors import call_get, conversation_get, preference_get, voice_config_get
+from voice.services.calls import call_end, call_start, call_start_check, calls_expire_stale
 from voice.services.keys import api_key_resolve
 
 logger = logging.getLogger(__name__)
@@ -60,8 +62,16 @@ def _voice_for(*, user: AbstractBaseUser, config: VoiceConfig, requested: str | 
     return preferred if preferred in config.voices else config.default_voice
 
 
-def _start(*, user, voice, conversation_id) -> tuple[Call, str, dict, list[Call]]:
-    """Everything before the upstream call, in one thread hop."""
+@dataclass(frozen=True)
+class _Plan:
+    api_key: str
+    session: dict
+    voice: str
+    expired: list[Call]
+
+
+def _plan(*, user, voice, instructions, conversation_id) -> _Plan:
+    """Everything before the upstream call, in one thread hop and without a write lock."""
     config = voice_config_get()
     if not config.realtime_enabled:
         raise errors.realtime_unavailable(
@@ -74,17 +84,12 @@ def _start(*, user, voice, conversation_id) -> tuple[Call, str, dict, list[Call]
             "administrator to set one up."
         )
     voice = _voice_for(user=user, config=config, requested=voice)
-    # Expired here rather than inside call_start, so their upstream sessions can be hung up.
-    expired = calls_expire_stale(user=user, config=config)
-    call = call_start(
-        user=user,
-        mode=Mode.REALTIME,
-        conversation_id=conversation_id,
-        model=config.realtime_model,
-        voice=voice,
-        config=config,
-    )
-    return call, key.value, config, expired
+    if conversation_id is not None:
+        conversation_get(user=user, conversation_id=conversation_id)  # 404 before any cost
+    expired = call_start_check(user=user, config=config)
+    session = session_config_build(config=config, voice=voice, instructions=instructions)
+    release_connection()  # not held while the upstream answers
+    return _Plan(api_key=key.value, session=session, voice=voice, expired=expired)
 
 
 async def realtime_session_create(
@@ -95,21 +100,37 @@ async def realtime_session_create(
     instructions: str = "",
     conversation_id: UUID | None = None,
 ) -> RealtimeSession:
-    call, api_key, config, expired = await sync_to_async(_start)(
-        user=user, voice=voice, conversation_id=conversation_id
+    """Check the rules, post the offer upstream, then record the call with its upstream id.
+
+    The call row is written once, after the upstream answer, so a slow upstream holds no
+    database lock; the one-live-call constraint still refuses a start that raced past the
+    check, and that upstream call is hung up again.
+    """
+    plan = await sync_to_async(_plan)(
+        user=user, voice=voice, instructions=instructions, conversation_id=conversation_id
     )
-    for stale in expired:
-        _hangup_in_background(stale, api_key)
-    session = session_config_build(config=config, voice=call.voice, instructions=instructions)
+    for stale in plan.expired:
+        _hangup_in_background(stale, plan.api_key)
+    record = partial(
+        call_start,
+        user=user,
+        mode=Mode.REALTIME,
+        conversation_id=conversation_id,
+        model=plan.session["model"],
+        voice=plan.voice,
+    )
     try:
-        created = await client.calls_create(api_key=api_key, offer_sdp=offer_sdp, session=session)
+        created = await client.calls_create(
+            api_key=plan.api_key, offer_sdp=offer_sdp, session=plan.session
+        )
     except VoiceError as exc:
-        await sync_to_async(call_end)(call=call, reason=exc.code, failed=True)
+        await sync_to_async(record)(failed_reason=exc.code)
         raise
-    except asyncio.CancelledError:  # the browser went away mid-request: free the user's slot
-        await asyncio.shield(sync_to_async(call_end)(call=call, reason="cancelled", failed=True))
+    try:
+        call = await sync_to_async(record)(upstream_call_id=created.call_id)
+    except BaseException:  # refused by a racing start, or the client went away: hang up
+        await asyncio.shield(client.calls_hangup(api_key=plan.api_key, call_id=created.call_id))
         raise
-    call = await sync_to_async(call_set_upstream)(call=call, upstream_call_id=created.call_id)
     return RealtimeSession(call=call, answer_sdp=created.answer_sdp)
 
 

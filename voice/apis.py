@@ -162,9 +162,6 @@ class CallDetailApi(APIView):
     class OutputSerializer(CallSerializer):
         transcript = ItemSerializer(many=True, help_text="In conversation order.")
 
-        class Meta(CallSerializer.Meta):
-            fields = [*CallSerializer.Meta.fields, "transcript"]
-
     @extend_schema(
         summary="One call with its transcript", responses={200: OutputSerializer, **ERRORS}
     )
@@ -282,9 +279,6 @@ class ConversationListApi(ListAPIView):
 
 class ConversationMessageSerializer(ItemSerializer):
     call = serializers.UUIDField(source="call_id", allow_null=True)
-
-    class Meta(ItemSerializer.Meta):
-        fields = [*ItemSerializer.Meta.fields, "call"]
 
 
 class ConversationDetailApi(APIView):

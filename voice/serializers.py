@@ -1,45 +1,37 @@
-"""The output shapes API.md names (`<call>`, `<item>`), shared by the REST API and the sockets."""
+"""The output shapes API.md names (`<call>`, `<item>`), shared by the REST API and the sockets.
+
+Plain serializers with explicit fields: they are built on every status push, and a
+ModelSerializer re-introspects the model each time it is instantiated.
+"""
 
 from rest_framework import serializers
 
-from voice.models import Call, Message
+from voice.models import Call, Message, Mode
 
 
-class CallSerializer(serializers.ModelSerializer):
+class CallSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    mode = serializers.ChoiceField(choices=Mode.choices, read_only=True)
+    status = serializers.ChoiceField(choices=Call.Status.choices, read_only=True)
+    model = serializers.CharField(read_only=True)
+    voice = serializers.CharField(read_only=True)
     conversation = serializers.UUIDField(source="conversation_id", read_only=True)
-    ended_reason = serializers.CharField(read_only=True, allow_null=True)
+    started_at = serializers.DateTimeField(read_only=True)
+    connected_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    ended_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    ended_reason = serializers.SerializerMethodField()
 
-    class Meta:
-        model = Call
-        fields = [
-            "id",
-            "mode",
-            "status",
-            "model",
-            "voice",
-            "conversation",
-            "started_at",
-            "connected_at",
-            "ended_at",
-            "ended_reason",
-        ]
-        read_only_fields = fields
-
-    def to_representation(self, instance: Call) -> dict:
-        data = super().to_representation(instance)
-        data["ended_reason"] = instance.ended_reason or None
-        return data
+    def get_ended_reason(self, call: Call) -> str | None:
+        return call.ended_reason or None
 
 
-class ItemSerializer(serializers.ModelSerializer):
-    previous_item_id = serializers.CharField(read_only=True, allow_null=True)
+class ItemSerializer(serializers.Serializer):
+    item_id = serializers.CharField(read_only=True)
+    role = serializers.ChoiceField(choices=Message.Role.choices, read_only=True)
+    text = serializers.CharField(read_only=True)
+    interrupted = serializers.BooleanField(read_only=True)
+    previous_item_id = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(read_only=True)
 
-    class Meta:
-        model = Message
-        fields = ["item_id", "role", "text", "interrupted", "previous_item_id", "created_at"]
-        read_only_fields = fields
-
-    def to_representation(self, instance: Message) -> dict:
-        data = super().to_representation(instance)
-        data["previous_item_id"] = instance.previous_item_id or None
-        return data
+    def get_previous_item_id(self, message: Message) -> str | None:
+        return message.previous_item_id or None

@@ -10,7 +10,7 @@ from django.utils import timezone
 from tests.factories import make_call, make_conversation, make_user
 from voice.errors import VoiceError
 from voice.models import Call
-from voice.services.calls import call_end, call_start
+from voice.services.calls import call_check_and_start, call_end
 
 
 def test_calls_are_listed_newest_first_and_only_the_users_own(api, user, other_user):
@@ -117,10 +117,10 @@ def test_active_on_an_ended_call_is_call_ended(api, user):
 
 
 def test_a_second_live_call_is_refused_with_the_active_ones_id(user):
-    first = call_start(user=user, mode="realtime")
+    first = call_check_and_start(user=user, mode="realtime")
 
     with pytest.raises(VoiceError) as raised:
-        call_start(user=user, mode="legacy")
+        call_check_and_start(user=user, mode="legacy")
 
     assert raised.value.code == "call_active"
     assert raised.value.status == 409
@@ -128,10 +128,10 @@ def test_a_second_live_call_is_refused_with_the_active_ones_id(user):
 
 
 def test_a_call_can_start_once_the_previous_one_ended(user):
-    first = call_start(user=user, mode="realtime")
+    first = call_check_and_start(user=user, mode="realtime")
     call_end(call=first)
 
-    second = call_start(user=user, mode="legacy", conversation_id=first.conversation_id)
+    second = call_check_and_start(user=user, mode="legacy", conversation_id=first.conversation_id)
 
     assert second.status == Call.Status.CONNECTING
     assert second.conversation_id == first.conversation_id
@@ -141,7 +141,7 @@ def test_a_call_cannot_continue_another_users_conversation(user, other_user):
     foreign = make_conversation(other_user)
 
     with pytest.raises(VoiceError) as raised:
-        call_start(user=user, mode="realtime", conversation_id=foreign.id)
+        call_check_and_start(user=user, mode="realtime", conversation_id=foreign.id)
 
     assert raised.value.code == "not_found"
 
@@ -150,7 +150,7 @@ def test_a_call_left_connecting_over_a_minute_is_stale(user):
     stuck = make_call(user, status=Call.Status.CONNECTING)
     Call.objects.filter(pk=stuck.pk).update(started_at=timezone.now() - timedelta(seconds=61))
 
-    call_start(user=user, mode="realtime")
+    call_check_and_start(user=user, mode="realtime")
 
     stuck.refresh_from_db()
     assert stuck.status == Call.Status.ENDED
@@ -160,7 +160,7 @@ def test_a_call_left_connecting_over_a_minute_is_stale(user):
 def test_a_call_active_past_the_maximum_is_stale(user):
     long_call = make_call(user, connected_at=timezone.now() - timedelta(minutes=31))
 
-    call_start(user=user, mode="realtime")
+    call_check_and_start(user=user, mode="realtime")
 
     long_call.refresh_from_db()
     assert long_call.ended_reason == "max_duration"
@@ -170,7 +170,7 @@ def test_a_recent_connecting_call_is_not_stale(user):
     make_call(user, status=Call.Status.CONNECTING)
 
     with pytest.raises(VoiceError):
-        call_start(user=user, mode="realtime")
+        call_check_and_start(user=user, mode="realtime")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -182,7 +182,7 @@ def test_racing_starts_leave_exactly_one_live_call():
     def start():
         barrier.wait()
         try:
-            call_start(user=user, mode="realtime")
+            call_check_and_start(user=user, mode="realtime")
             outcomes.append("started")
         except VoiceError as exc:
             outcomes.append(exc.code)

@@ -10,7 +10,7 @@ from django.test import Client
 from tests.conftest import PASSWORD
 from tests.factories import make_user
 from voice.consumers import CLOSE_NOT_AUTHENTICATED
-from voice.services.calls import call_end, call_start
+from voice.services.calls import call_check_and_start, call_end
 from voice.services.transcripts import transcript_upsert
 from voiceproject.asgi import application
 
@@ -60,7 +60,7 @@ async def test_the_user_hears_their_call_status_and_transcript():
     user = await sync_to_async(make_user)()
     socket = await open_socket(user)
 
-    call = await sync_to_async(call_start)(user=user, mode="realtime")
+    call = await sync_to_async(call_check_and_start)(user=user, mode="realtime")
     created = await socket.receive_json_from(timeout=5)
     await sync_to_async(transcript_upsert)(
         call=call, items=[{"item_id": "u1", "role": "user", "text": "hi"}]
@@ -85,9 +85,9 @@ async def test_nobody_hears_another_users_events():
     alice_socket = await open_socket(alice)
     mallory_socket = await open_socket(mallory)
 
-    await sync_to_async(call_start)(user=alice, mode="realtime")
+    await sync_to_async(call_check_and_start)(user=alice, mode="realtime")
     await alice_socket.receive_json_from(timeout=5)  # delivered to alice …
-    mallory_call = await sync_to_async(call_start)(user=mallory, mode="legacy")
+    mallory_call = await sync_to_async(call_check_and_start)(user=mallory, mode="legacy")
     own = await mallory_socket.receive_json_from(timeout=5)
 
     # … and mallory's first message is her own call: alice's event never reached her.
@@ -101,7 +101,7 @@ async def test_every_open_page_of_the_user_hears_the_change():
     user = await sync_to_async(make_user)()
     sockets = [await open_socket(user) for _ in range(3)]
 
-    call = await sync_to_async(call_start)(user=user, mode="realtime")
+    call = await sync_to_async(call_check_and_start)(user=user, mode="realtime")
     received = await asyncio.gather(*(s.receive_json_from(timeout=5) for s in sockets))
 
     assert {r["call"]["id"] for r in received} == {str(call.id)}

@@ -60,3 +60,16 @@ def test_the_openapi_schema_validates_without_warnings():
 
     assert result.returncode == 0, result.stderr
     assert "openapi: 3." in result.stdout
+
+
+def test_the_security_middleware_is_installed_as_subclasses_of_djangos(settings):
+    """Django's W001–W003 are silenced for these: prove the protections are still there."""
+    from django.middleware.clickjacking import XFrameOptionsMiddleware
+    from django.middleware.csrf import CsrfViewMiddleware
+    from django.middleware.security import SecurityMiddleware
+    from django.utils.module_loading import import_string
+
+    installed = [import_string(path) for path in settings.MIDDLEWARE]
+
+    for required in (SecurityMiddleware, CsrfViewMiddleware, XFrameOptionsMiddleware):
+        assert any(issubclass(cls, required) for cls in installed), required

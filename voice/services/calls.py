@@ -4,11 +4,12 @@ Every status change is saved here and published as `call.status` to the user's s
 commit (`_call_transition`, `_publish_status`); nothing else publishes call status.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from voice import errors
@@ -41,30 +42,82 @@ def _locked(call: Call) -> Call:
     return Call.objects.select_for_update().get(pk=call.pk)
 
 
-def _conversation_for_call(*, user: AbstractBaseUser, conversation_id: UUID | None) -> Conversation:
-    if conversation_id is None:
-        return Conversation.objects.create(user=user)
-    conversation = Conversation.objects.filter(user=user, pk=conversation_id).first()
-    if conversation is None:
-        raise errors.not_found("That conversation")
-    return conversation
+def call_start_check(*, user: AbstractBaseUser, config: VoiceConfig) -> list[Call]:
+    """The rules for starting a call: no live call (stale ones are ended first) and at most
+    `call_starts_per_minute` starts in any minute, counted from the calls table so the limit
+    holds across server processes. One read, and a write only when stale calls need ending.
 
-
-def _check_start_rate(*, user: AbstractBaseUser, per_minute: int) -> None:
-    """At most `per_minute` starts in any minute, counted from the calls table so the limit
-    holds across server processes."""
+    Returns the stale calls it ended, so a pipeline can hang them up upstream.
+    """
     now = timezone.now()
-    recent = list(
-        Call.objects.filter(user=user, started_at__gt=now - START_RATE_WINDOW)
-        .order_by("-started_at")
-        .values_list("started_at", flat=True)[:per_minute]
+    window_start = now - START_RATE_WINDOW
+    calls = list(
+        Call.objects.filter(user=user).filter(
+            Q(status__in=Call.LIVE_STATUSES) | Q(started_at__gt=window_start)
+        )
     )
-    if len(recent) >= per_minute:
-        raise errors.throttled(wait_seconds=(recent[-1] + START_RATE_WINDOW - now).total_seconds())
+    expired = _expire(_stale(calls, now=now, max_minutes=config.max_call_minutes), now=now)
+    live = next((c for c in calls if c.is_live and c not in expired), None)
+    if live is not None:
+        raise errors.call_active(live.id)
+    starts = sorted(c.started_at for c in calls if c.started_at > window_start)
+    if len(starts) >= config.call_starts_per_minute:
+        oldest_counted = starts[-config.call_starts_per_minute]
+        raise errors.throttled(
+            wait_seconds=(oldest_counted + START_RATE_WINDOW - now).total_seconds()
+        )
+    return expired
+
+
+def call_start(
+    *,
+    user: AbstractBaseUser,
+    mode: str,
+    conversation_id: UUID | None = None,
+    model: str = "",
+    voice: str = "",
+    upstream_call_id: str = "",
+    failed_reason: str = "",
+) -> Call:
+    """Record a call after `call_start_check`: `connecting`, or `failed` with `failed_reason`
+    when it never got going (kept for the history and the start throttle).
+
+    The one-live-call constraint refuses a start that raced past the check.
+    """
+    fields = {"status": Call.Status.CONNECTING}
+    if failed_reason:
+        fields = {"status": Call.Status.FAILED, "ended_at": timezone.now()}
+    try:
+        call = _call_insert(
+            user=user,
+            conversation_id=conversation_id,
+            mode=mode,
+            model=model,
+            voice=voice,
+            upstream_call_id=upstream_call_id,
+            ended_reason=failed_reason,
+            **fields,
+        )
+    except IntegrityError as exc:  # another request won the race for the one live slot
+        live = Call.objects.filter(user=user, status__in=Call.LIVE_STATUSES).first()
+        raise errors.call_active(live.id if live else "") from exc
+    return call
 
 
 @transaction.atomic
-def call_start(
+def _call_insert(*, user: AbstractBaseUser, conversation_id: UUID | None, **fields) -> Call:
+    if conversation_id is None:
+        conversation = Conversation.objects.create(user=user)
+    else:
+        conversation = Conversation.objects.filter(user=user, pk=conversation_id).first()
+        if conversation is None:
+            raise errors.not_found("That conversation")
+    call = Call.objects.create(user=user, conversation=conversation, **fields)
+    _publish_status(call)
+    return call
+
+
+def call_check_and_start(
     *,
     user: AbstractBaseUser,
     mode: str,
@@ -73,32 +126,11 @@ def call_start(
     voice: str = "",
     config: VoiceConfig | None = None,
 ) -> Call:
-    """Record a new `connecting` call; refuse it while another of the user's calls is live,
-    or when the user starts calls faster than the admin allows."""
-    config = config or voice_config_get()
-    calls_expire_stale(user=user, config=config)
-    _check_start_rate(user=user, per_minute=config.call_starts_per_minute)
-    live = Call.objects.filter(user=user, status__in=Call.LIVE_STATUSES).first()
-    if live is not None:
-        raise errors.call_active(live.id)
-    conversation = _conversation_for_call(user=user, conversation_id=conversation_id)
-    try:
-        with transaction.atomic():
-            call = Call.objects.create(
-                user=user, mode=mode, conversation=conversation, model=model, voice=voice
-            )
-    except IntegrityError as exc:  # another request won the race for the one live slot
-        live = Call.objects.filter(user=user, status__in=Call.LIVE_STATUSES).first()
-        raise errors.call_active(live.id if live else "") from exc
-    _publish_status(call)
-    return call
-
-
-@transaction.atomic
-def call_set_upstream(*, call: Call, upstream_call_id: str) -> Call:
-    call.upstream_call_id = upstream_call_id
-    call.save(update_fields=["upstream_call_id"])
-    return call
+    """`call_start_check`, then `call_start`: for a pipeline with no upstream handshake."""
+    call_start_check(user=user, config=config or voice_config_get())
+    return call_start(
+        user=user, mode=mode, conversation_id=conversation_id, model=model, voice=voice
+    )
 
 
 @transaction.atomic
@@ -122,35 +154,45 @@ def call_end(*, call: Call, reason: str = "hangup", failed: bool = False) -> Cal
     return _call_transition(call=call, status=status, ended_at=timezone.now(), ended_reason=reason)
 
 
-def _stale_reason(call: Call, *, now, max_minutes: int) -> str | None:
-    if call.status == Call.Status.CONNECTING and call.started_at < now - CONNECTING_TIMEOUT:
-        return "connect_timeout"
-    began = call.connected_at or call.started_at
-    if call.status == Call.Status.ACTIVE and began < now - timedelta(minutes=max_minutes):
-        return "max_duration"
-    return None
+def _stale(calls: list[Call], *, now: datetime, max_minutes: int) -> list[tuple[Call, str]]:
+    stale = []
+    for call in calls:
+        began = call.connected_at or call.started_at
+        if call.status == Call.Status.CONNECTING and call.started_at < now - CONNECTING_TIMEOUT:
+            stale.append((call, "connect_timeout"))
+        elif call.status == Call.Status.ACTIVE and began < now - timedelta(minutes=max_minutes):
+            stale.append((call, "max_duration"))
+    return stale
 
 
-@transaction.atomic
+def _expire(stale: list[tuple[Call, str]], *, now: datetime) -> list[Call]:
+    """End the stale calls found by a read; the write lock is taken only when there are some
+    (on SQLite a write transaction would serialize every call start behind it)."""
+    if not stale:
+        return []
+    expired = []
+    with transaction.atomic():
+        for call, reason in stale:
+            locked = _locked(call)
+            if locked.is_live:  # another process may have ended it meanwhile
+                expired.append(
+                    _call_transition(
+                        call=locked, status=Call.Status.ENDED, ended_at=now, ended_reason=reason
+                    )
+                )
+    return expired
+
+
 def calls_expire_stale(
     *, user: AbstractBaseUser | None = None, config: VoiceConfig | None = None
 ) -> list[Call]:
     """End live calls nobody finished (a closed tab, a lost network) so no one stays locked out.
 
-    Returns the calls it ended, so the caller can hang up those still open upstream.
+    Returns the calls it ended, so the caller can hang them up upstream.
     """
     now = timezone.now()
-    max_minutes = (config or voice_config_get()).max_call_minutes
-    live = Call.objects.select_for_update().filter(status__in=Call.LIVE_STATUSES)
+    live = Call.objects.filter(status__in=Call.LIVE_STATUSES)
     if user is not None:
         live = live.filter(user=user)
-    expired = []
-    for call in live:
-        reason = _stale_reason(call, now=now, max_minutes=max_minutes)
-        if reason:
-            expired.append(
-                _call_transition(
-                    call=call, status=Call.Status.ENDED, ended_at=now, ended_reason=reason
-                )
-            )
-    return expired
+    max_minutes = (config or voice_config_get()).max_call_minutes
+    return _expire(_stale(list(live), now=now, max_minutes=max_minutes), now=now)

@@ -1,0 +1,127 @@
+"""How much POST /api/realtime/session adds to the upstream call, and how it scales.
+
+1. Overhead: 300 sequential offers through daphne (token auth, raw SDP form) and 300 straight
+   to the simulator in canned-answer mode, interleaved; goal: p50 added ≤ 5 ms.
+2. Concurrency: 200 users start a call at once while the simulator answers after 500 ms;
+   goal: all done within 1.5 × 500 ms on this 2-core machine.
+"""
+
+import asyncio
+import sys
+import time
+
+import httpx
+
+from bench.harness import (
+    app_env,
+    bench_database,
+    daphne,
+    databases,
+    describe,
+    free_port,
+    percentile,
+    simulator,
+)
+
+SEQUENTIAL = 300
+CONCURRENT = 200
+UPSTREAM_LATENCY_S = 0.5
+SERVER_KEY = "sk-bench-server-key-000000000000"
+# A browser-like offer: the canned simulator answers without parsing beyond the basics.
+OFFER = (
+    "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+    "a=group:BUNDLE 0 1\r\na=msid-semantic: WMS\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
+    "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=ice-options:trickle\r\n"
+    "a=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
+    "a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\n"
+    "a=rtpmap:111 opus/48000/2\r\n"
+    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
+    "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+    "a=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
+    "a=setup:actpass\r\na=mid:1\r\na=sctp-port:5000\r\n"
+)
+
+
+async def start_call(client: httpx.AsyncClient, app: str, token: str) -> float:
+    began = time.perf_counter()
+    response = await client.post(
+        f"{app}/api/realtime/session",
+        content=OFFER,
+        headers={"Content-Type": "application/sdp", "Authorization": f"Token {token}"},
+    )
+    elapsed = time.perf_counter() - began
+    if response.status_code != 201:
+        raise RuntimeError(f"session: {response.status_code} {response.text[:200]}")
+    return elapsed
+
+
+async def direct_call(client: httpx.AsyncClient, sim: str) -> float:
+    began = time.perf_counter()
+    response = await client.post(
+        f"{sim}/v1/realtime/calls",
+        content=OFFER,
+        headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {SERVER_KEY}"},
+    )
+    elapsed = time.perf_counter() - began
+    if response.status_code != 201:
+        raise RuntimeError(f"simulator: {response.status_code} {response.text[:200]}")
+    return elapsed
+
+
+async def overhead(app: str, sim: str, tokens: list[str]) -> bool:
+    proxied, direct = [], []
+    async with httpx.AsyncClient(timeout=30) as client:
+        for _ in range(10):  # warm up both paths (connections, caches), not measured
+            await direct_call(client, sim)
+        for token in tokens:
+            direct.append(await direct_call(client, sim))
+            proxied.append(await start_call(client, app, token))
+    added_p50 = (percentile(proxied, 50) - percentile(direct, 50)) * 1000
+    added_p99 = (percentile(proxied, 99) - percentile(direct, 99)) * 1000
+    print(describe("straight to the simulator", direct))
+    print(describe("through /api/realtime/session", proxied))
+    print(
+        f"added by the proxy: p50 {added_p50:.2f} ms, p99 {added_p99:.2f} ms; "
+        f"ratio p50 {percentile(proxied, 50) / percentile(direct, 50):.2f}× "
+        f"(goal: p50 added ≤ 5 ms) -> {'OK' if added_p50 <= 5 else 'MISSED'}"
+    )
+    return added_p50 <= 5
+
+
+async def concurrency(app: str, tokens: list[str]) -> bool:
+    limits = httpx.Limits(max_connections=CONCURRENT, max_keepalive_connections=CONCURRENT)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        began = time.perf_counter()
+        latencies = await asyncio.gather(*(start_call(client, app, t) for t in tokens))
+        wall = time.perf_counter() - began
+    ratio = wall / UPSTREAM_LATENCY_S
+    print(describe(f"{CONCURRENT} starts at once (500 ms upstream)", latencies))
+    print(
+        f"all {CONCURRENT} done in {wall * 1000:.0f} ms = {ratio:.2f} × the upstream latency "
+        f"(goal ≤ 1.50) -> {'OK' if ratio <= 1.5 else 'MISSED'}"
+    )
+    return ratio <= 1.5
+
+
+def measure(database: str, postgres_url: str | None) -> bool:
+    sim_port, app_port = free_port(), free_port()
+    sim = f"http://127.0.0.1:{sim_port}"
+    app = f"http://127.0.0.1:{app_port}"
+    with bench_database(SEQUENTIAL + CONCURRENT, postgres_url=postgres_url) as (url, tokens):
+        env = app_env(url, OPENAI_BASE_URL=f"{sim}/v1", OPENAI_API_KEY=SERVER_KEY)
+        with simulator(sim_port, "--canned-sdp"), daphne(app_port, env):
+            print(f"== {database}: overhead, {SEQUENTIAL} sequential starts, proxied vs direct")
+            ok = asyncio.run(overhead(app, sim, tokens[:SEQUENTIAL]))
+            httpx.post(f"{sim}/_sim/config", json={"latency_ms": UPSTREAM_LATENCY_S * 1000})
+            print(f"== {database}: concurrency, {CONCURRENT} users start at once")
+            return asyncio.run(concurrency(app, tokens[SEQUENTIAL:])) and ok
+
+
+def main() -> int:
+    results = [measure(name, url) for name, url in databases()]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
