@@ -50,7 +50,7 @@ run: setup system-packages
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) manage.py makemigrations --check --dry-run
+	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
 pytest: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
