@@ -7,13 +7,14 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 SIM_PORT ?= 8100
-# Debian packages: Chromium for the browser tests, espeak-ng so the simulator speaks real words.
-APT_PACKAGES := chromium espeak-ng
+# Debian packages: Chromium for the browser tests, espeak-ng so the simulator speaks real words,
+# Node.js for the front end's unit tests.
+APT_PACKAGES := chromium espeak-ng nodejs
 # The second test leg runs against the machine's real services when they answer.
 PG_URL ?= postgres://postgres@127.0.0.1:5432/voice
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: setup run test lint pytest services-leg system-packages bench clean
+.PHONY: setup run test lint jstest pytest services-leg system-packages bench clean
 
 setup: $(VENV)/.installed
 
@@ -55,8 +56,11 @@ lint: setup
 pytest: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+jstest:
+	node --test tests/js/
+
 # The default leg (SQLite, in-memory channel layer), then the same suite on PostgreSQL and Redis.
-test: setup system-packages lint
+test: setup system-packages lint jstest
 	@echo "== test leg 1: SQLite + in-memory channel layer"
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory services-leg

@@ -16,8 +16,9 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from voice.routing import websocket_urlpatterns  # noqa: E402
 
-# With DEBUG on (`make run`), daphne serves the static files itself, like runserver does.
-http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app
+http_app = django_asgi_app
+if settings.VOICE_SERVE_STATIC:  # development and browser tests; deployments use a web server
+    http_app = ASGIStaticFilesHandler(django_asgi_app)
 
 application = ProtocolTypeRouter(
     {

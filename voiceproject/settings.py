@@ -167,6 +167,9 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1"
 UPSTREAM_TIMEOUT_S = env.float("UPSTREAM_TIMEOUT_S", default=15.0)
 # Set by `make run` when it serves against the local simulator: the page shows a badge.
 VOICE_SIMULATOR = env.bool("VOICE_SIMULATOR", default=False)
+# The ASGI app serves /static/ itself (like runserver) for development and the browser tests;
+# a deployment serves collected static files from its web server instead.
+VOICE_SERVE_STATIC = env.bool("VOICE_SERVE_STATIC", default=DEBUG)
 
 
 def _dev_encryption_key(secret: str) -> str:

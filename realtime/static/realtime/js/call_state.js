@@ -1,0 +1,233 @@
+// The realtime call as a pure state machine: data-channel events in, call status and
+// transcript items out. GA event names and their beta aliases; unknown events are ignored.
+//
+//   idle → connecting → listening ⇄ speaking → interrupted → listening … → ended | error
+//
+// `reduce(state, event, now)` returns `{ state, saves }`: `saves` are transcript items that
+// just became worth saving (finished, or cut off), for POST /api/calls/<id>/transcript.
+
+// Speech runs at about 15 characters a second: with the time the assistant had been audible,
+// this estimates how much of an interrupted reply was heard (OpenAI does not say; §4.4).
+export const SPOKEN_CHARS_PER_SECOND = 15;
+
+const ALIASES = {
+  "conversation.item.created": "conversation.item.added",
+  "response.audio_transcript.delta": "response.output_audio_transcript.delta",
+  "response.audio_transcript.done": "response.output_audio_transcript.done",
+  "response.text.delta": "response.output_text.delta",
+  "response.text.done": "response.output_text.done",
+  "response.audio.done": "response.output_audio.done",
+};
+
+export function initialState() {
+  return {
+    status: "idle",
+    items: new Map(), // item_id -> item, in arrival order
+    responses: new Map(), // response_id -> assistant item_id
+    speaking: null, // { itemId, since } while the assistant is audible
+    notice: null, // a recoverable problem worth showing
+    error: null, // what ended the call, when it ended badly
+  };
+}
+
+export function reduce(state, event, now = Date.now()) {
+  const type = ALIASES[event?.type] ?? event?.type;
+  const handler = HANDLERS[type];
+  if (!handler) return { state, saves: [] };
+  const next = { ...state, items: new Map(state.items), responses: new Map(state.responses) };
+  const saves = [];
+  handler(next, event, now, saves);
+  return { state: next, saves };
+}
+
+// The text to show and save for an item: what was heard, for an interrupted reply.
+export function heardText(item) {
+  if (!item.interrupted || item.heardChars == null) return item.text;
+  return item.text.slice(0, item.heardChars).trimEnd();
+}
+
+export function unheardText(item) {
+  if (!item.interrupted || item.heardChars == null) return "";
+  return item.text.slice(item.heardChars);
+}
+
+export function toSaved(item) {
+  return {
+    item_id: item.item_id,
+    role: item.role,
+    text: heardText(item),
+    interrupted: Boolean(item.interrupted),
+    previous_item_id: item.previous_item_id ?? null,
+  };
+}
+
+function upsert(state, itemId, fields) {
+  const current = state.items.get(itemId) ?? {
+    item_id: itemId,
+    role: "assistant",
+    text: "",
+    interrupted: false,
+    previous_item_id: null,
+    final: false,
+  };
+  const item = { ...current, ...fields };
+  state.items.set(itemId, item);
+  return item;
+}
+
+function contentText(item) {
+  for (const part of item?.content ?? []) {
+    const text = part.transcript ?? part.text;
+    if (typeof text === "string") return text;
+  }
+  return "";
+}
+
+// Mark an assistant item cut off, fixing how much of it was heard; saves it once.
+function cut(state, itemId, now, saves) {
+  const item = itemId && state.items.get(itemId);
+  if (!item || item.interrupted) return;
+  const since = state.speaking?.itemId === itemId ? state.speaking.since : now;
+  const byTime = Math.round(((now - since) / 1000) * SPOKEN_CHARS_PER_SECOND);
+  let heardChars = Math.min(item.text.length, byTime);
+  const lastSpace = item.text.lastIndexOf(" ", heardChars);
+  if (heardChars < item.text.length && lastSpace > 0) heardChars = lastSpace; // whole words
+  saves.push(toSaved(upsert(state, itemId, { interrupted: true, heardChars })));
+}
+
+function interruptSpeaking(state, now, saves) {
+  if (state.status !== "speaking" || !state.speaking) return;
+  cut(state, state.speaking.itemId, now, saves);
+  state.speaking = null;
+  state.status = "interrupted";
+}
+
+const HANDLERS = {
+  "session.created"(state) {
+    if (state.status === "connecting" || state.status === "idle") state.status = "listening";
+  },
+  "session.updated"(state) {
+    if (state.status === "connecting" || state.status === "idle") state.status = "listening";
+  },
+  "input_audio_buffer.speech_started"(state, event, now, saves) {
+    if (state.status === "speaking") interruptSpeaking(state, now, saves);
+    else if (state.status !== "interrupted") state.status = "listening";
+    if (event.item_id) upsert(state, event.item_id, { role: "user" });
+  },
+  "input_audio_buffer.speech_stopped"(state) {
+    if (state.status === "interrupted") state.status = "listening";
+  },
+  "input_audio_buffer.committed"(state, event) {
+    if (!event.item_id) return;
+    upsert(state, event.item_id, { role: "user", previous_item_id: event.previous_item_id ?? null });
+  },
+  "conversation.item.added"(state, event, now, saves) {
+    const item = event.item;
+    if (!item?.id || item.type && item.type !== "message") return;
+    const known = state.items.get(item.id);
+    const fields = { role: item.role ?? known?.role ?? "assistant" };
+    if (event.previous_item_id !== undefined) fields.previous_item_id = event.previous_item_id;
+    const text = contentText(item);
+    const typed = item.content?.some((part) => part.type === "input_text");
+    if (text && !known?.text) fields.text = text;
+    const saved = upsert(state, item.id, { ...fields, final: known?.final || Boolean(typed) });
+    if (typed) saves.push(toSaved(saved));
+  },
+  "conversation.item.input_audio_transcription.delta"(state, event) {
+    const item = state.items.get(event.item_id);
+    if (item?.final) return;
+    upsert(state, event.item_id, { role: "user", text: (item?.text ?? "") + (event.delta ?? "") });
+  },
+  "conversation.item.input_audio_transcription.completed"(state, event, now, saves) {
+    const text = (event.transcript ?? "").trim();
+    saves.push(toSaved(upsert(state, event.item_id, { role: "user", text, final: true })));
+  },
+  "conversation.item.input_audio_transcription.failed"(state, event, now, saves) {
+    saves.push(toSaved(upsert(state, event.item_id, { role: "user", text: "", final: true, inaudible: true })));
+  },
+  "response.created"(state, event) {
+    if (event.response?.id) state.notice = null;
+  },
+  "response.output_item.added"(state, event) {
+    const item = event.item;
+    if (!item?.id || (item.type && item.type !== "message")) return;
+    upsert(state, item.id, { role: item.role ?? "assistant" });
+    if (event.response_id) state.responses.set(event.response_id, item.id);
+  },
+  "response.output_audio_transcript.delta"(state, event) {
+    appendAssistant(state, event, event.delta);
+  },
+  "response.output_text.delta"(state, event) {
+    appendAssistant(state, event, event.delta);
+  },
+  "response.output_audio_transcript.done"(state, event, now, saves) {
+    finishAssistant(state, event, event.transcript, saves);
+  },
+  "response.output_text.done"(state, event, now, saves) {
+    finishAssistant(state, event, event.text, saves);
+  },
+  "output_audio_buffer.started"(state, event, now) {
+    const itemId = state.responses.get(event.response_id) ?? lastAssistantId(state);
+    state.speaking = { itemId, since: now };
+    state.status = "speaking";
+  },
+  "output_audio_buffer.stopped"(state) {
+    if (state.status === "speaking") state.status = "listening";
+    state.speaking = null;
+  },
+  "output_audio_buffer.cleared"(state, event, now, saves) {
+    const itemId = state.responses.get(event.response_id) ?? state.speaking?.itemId;
+    if (state.status === "speaking") interruptSpeaking(state, now, saves);
+    else cut(state, itemId, now, saves);
+  },
+  "response.output_item.done"(state, event, now, saves) {
+    if (event.item?.status === "incomplete") cut(state, event.item.id, now, saves);
+  },
+  "conversation.item.truncated"(state, event, now, saves) {
+    cut(state, event.item_id, now, saves);
+  },
+  "response.done"(state, event, now, saves) {
+    const response = event.response ?? {};
+    if (response.status === "cancelled") {
+      for (const output of response.output ?? []) cut(state, output.id, now, saves);
+      cut(state, state.responses.get(response.id), now, saves);
+    } else if (response.status === "failed") {
+      const reason = response.status_details?.error?.message;
+      state.notice = reason ? `The reply failed: ${reason}` : "The reply failed. Try again.";
+    }
+  },
+  error(state, event) {
+    const error = event.error ?? {};
+    if (error.code === "session_expired") {
+      state.status = "ended";
+      state.error = { code: "session_expired", message: "The call reached its maximum length." };
+      return;
+    }
+    state.notice = error.message || "Something went wrong in the call.";
+  },
+};
+
+function lastAssistantId(state) {
+  const assistants = [...state.items.values()].filter((item) => item.role === "assistant");
+  return assistants.at(-1)?.item_id ?? null;
+}
+
+function appendAssistant(state, event, delta) {
+  if (!event.item_id || !delta) return;
+  const item = state.items.get(event.item_id);
+  if (item?.final) return;
+  upsert(state, event.item_id, { role: "assistant", text: (item?.text ?? "") + delta });
+  if (event.response_id && !state.responses.has(event.response_id)) {
+    state.responses.set(event.response_id, event.item_id);
+  }
+}
+
+function finishAssistant(state, event, text, saves) {
+  if (!event.item_id) return;
+  const item = upsert(state, event.item_id, {
+    role: "assistant",
+    text: text ?? state.items.get(event.item_id)?.text ?? "",
+    final: true,
+  });
+  saves.push(toSaved(item));
+}

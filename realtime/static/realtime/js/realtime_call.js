@@ -1,0 +1,225 @@
+// A Realtime call in the browser: the mic and an "oai-events" data channel over WebRTC,
+// straight to OpenAI. Our server only proxies the SDP offer (the key never reaches the page)
+// and keeps the call's record and transcript.
+//
+// Emits "change" events (detail: the call state of call_state.js) and "failed".
+
+import { api } from "../../js/api.js";
+import { SaveQueue } from "../../js/save_queue.js";
+import { initialState, reduce } from "./call_state.js";
+
+const CONNECT_TIMEOUT_MS = 20000;
+const DISCONNECT_GRACE_MS = 5000; // a brief network drop often recovers on its own
+
+export function realtimeSupport() {
+  if (!window.isSecureContext) {
+    return "Realtime calls need a secure page (HTTPS or localhost) to use the microphone.";
+  }
+  if (!window.RTCPeerConnection || !navigator.mediaDevices?.getUserMedia) {
+    return "This browser cannot place Realtime (WebRTC) calls.";
+  }
+  return null;
+}
+
+export function micConstraints(deviceId) {
+  return {
+    audio: {
+      ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
+      echoCancellation: true, // the assistant must not hear itself through the speakers
+      noiseSuppression: true,
+      autoGainControl: true,
+    },
+  };
+}
+
+// getUserMedia's errors, in words a user can act on.
+export function microphoneProblem(error) {
+  if (error?.name === "NotAllowedError") {
+    return "Microphone access is blocked. Allow it for this site in the browser's settings, then try again.";
+  }
+  if (error?.name === "NotFoundError" || error?.name === "OverconstrainedError") {
+    return "No microphone was found. Connect one, or pick another in the microphone list.";
+  }
+  if (error?.name === "NotReadableError") {
+    return "The microphone is busy in another app. Close it there and try again.";
+  }
+  return null;
+}
+
+export class RealtimeCall extends EventTarget {
+  constructor({ voice, conversationId, micDeviceId, audioElement }) {
+    super();
+    this.options = { voice, conversationId, micDeviceId };
+    this.audioElement = audioElement;
+    this.state = { ...initialState(), status: "connecting" };
+    this.call = null;
+    this.queue = new SaveQueue({ send: (items) => this.#sendItems(items) });
+    this.timers = new Set();
+    this.closed = false;
+  }
+
+  get status() {
+    return this.state.status;
+  }
+
+  async start() {
+    try {
+      await this.#connect();
+    } catch (error) {
+      this.#close();
+      const message = microphoneProblem(error) ?? error.message ?? "The call could not start.";
+      this.state = { ...this.state, status: "error", error: { code: error.code ?? error.name, message } };
+      this.#emit();
+      throw error;
+    }
+  }
+
+  async #connect() {
+    this.localStream = await navigator.mediaDevices.getUserMedia(micConstraints(this.options.micDeviceId));
+    const pc = (this.pc = new RTCPeerConnection());
+    this.sender = pc.addTrack(this.localStream.getAudioTracks()[0], this.localStream);
+    pc.ontrack = (event) => {
+      this.remoteStream = event.streams[0];
+      this.audioElement.srcObject = this.remoteStream;
+      this.audioElement.play().catch(() => {}); // unlocked by the start tap
+      this.#emit();
+    };
+    pc.onconnectionstatechange = () => this.#watchConnection();
+    const channel = (this.channel = pc.createDataChannel("oai-events"));
+    channel.onmessage = (message) => this.#onEvent(message.data);
+    channel.onopen = () => this.#onOpen();
+    channel.onclose = () => this.#fail("channel_closed", "The call was disconnected.");
+    await pc.setLocalDescription(await pc.createOffer());
+    const { call, sdp } = await api("/api/realtime/session", {
+      method: "POST",
+      body: {
+        sdp: pc.localDescription.sdp,
+        voice: this.options.voice || undefined,
+        conversation: this.options.conversationId || undefined,
+      },
+    });
+    this.call = call;
+    this.#emit();
+    if (this.closed) return; // ended while the offer was out
+    await pc.setRemoteDescription({ type: "answer", sdp });
+    this.#later(CONNECT_TIMEOUT_MS, () => {
+      if (this.status === "connecting") this.#fail("connect_timeout", "The call could not connect. Try again.");
+    });
+  }
+
+  setMuted(muted) {
+    for (const track of this.localStream?.getAudioTracks() ?? []) track.enabled = !muted;
+  }
+
+  // Switch microphones mid-call without renegotiating.
+  async useMicrophone(deviceId) {
+    this.options.micDeviceId = deviceId;
+    if (!this.sender) return;
+    const stream = await navigator.mediaDevices.getUserMedia(micConstraints(deviceId));
+    const [track] = stream.getAudioTracks();
+    track.enabled = this.localStream.getAudioTracks()[0]?.enabled ?? true;
+    await this.sender.replaceTrack(track);
+    for (const old of this.localStream.getTracks()) old.stop();
+    this.localStream = stream;
+    this.#emit();
+  }
+
+  async end(reason = "hangup") {
+    if (this.closed) return;
+    this.#close();
+    if (!["ended", "error"].includes(this.status)) this.#setStatus("ended");
+    await this.#finish(reason);
+  }
+
+  // Page is going away: best effort with keepalive requests, no waiting.
+  endOnUnload() {
+    if (this.closed || !this.call) return;
+    this.#close();
+    const pending = [...this.queue.pending.values()];
+    if (pending.length) {
+      api(`/api/calls/${this.call.id}/transcript`, { method: "POST", body: { items: pending }, keepalive: true }).catch(() => {});
+    }
+    api(`/api/calls/${this.call.id}/end`, { method: "POST", body: { reason: "page_closed" }, keepalive: true }).catch(() => {});
+  }
+
+  async #finish(reason) {
+    if (!this.call) return;
+    await Promise.race([this.queue.flush(), new Promise((r) => setTimeout(r, 8000))]);
+    await api(`/api/calls/${this.call.id}/end`, { method: "POST", body: { reason } }).catch(() => {});
+  }
+
+  #onOpen() {
+    if (!this.call) return;
+    api(`/api/calls/${this.call.id}/active`, { method: "POST" }).catch((error) => {
+      if (error.code === "call_ended") this.#fail("call_ended", "This call was ended elsewhere.");
+    });
+  }
+
+  #onEvent(data) {
+    let event;
+    try {
+      event = JSON.parse(data);
+    } catch {
+      return; // not ours to interpret
+    }
+    const { state, saves } = reduce(this.state, event, performance.now());
+    const ended = state.status === "ended" && this.state.status !== "ended";
+    this.state = state;
+    for (const item of saves) this.queue.push(item).catch(() => {});
+    this.#emit();
+    if (ended) {
+      this.#close();
+      this.#finish(state.error?.code ?? "ended").catch(() => {});
+    }
+  }
+
+  #watchConnection() {
+    const state = this.pc?.connectionState;
+    if (state === "failed") this.#fail("ice_failed", "The call's connection failed. Check your network and try again.");
+    if (state === "disconnected") {
+      this.#later(DISCONNECT_GRACE_MS, () => {
+        if (this.pc?.connectionState === "disconnected") this.#fail("disconnected", "The call lost its connection.");
+      });
+    }
+  }
+
+  #fail(code, message) {
+    if (this.closed) return;
+    this.#close();
+    this.state = { ...this.state, status: "error", error: { code, message } };
+    this.#emit();
+    this.dispatchEvent(new CustomEvent("failed", { detail: this.state.error }));
+    this.#finish(code).catch(() => {});
+  }
+
+  #close() {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    if (this.channel) this.channel.onclose = null;
+    this.channel?.close();
+    this.pc?.close();
+    for (const track of this.localStream?.getTracks() ?? []) track.stop();
+  }
+
+  #later(ms, callback) {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      callback();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  #setStatus(status) {
+    this.state = { ...this.state, status };
+    this.#emit();
+  }
+
+  #emit() {
+    this.dispatchEvent(new CustomEvent("change", { detail: this.state }));
+  }
+
+  async #sendItems(items) {
+    await api(`/api/calls/${this.call.id}/transcript`, { method: "POST", body: { items } });
+  }
+}

@@ -1,0 +1,54 @@
+// Transcript items on their way to the server: batched, retried with backoff, never lost to
+// a network blip. The transport and the clock are injected so tests can drive them.
+
+export class SaveQueue {
+  constructor({ send, sleep = (ms) => new Promise((r) => setTimeout(r, ms)), maxDelayMs = 10000 }) {
+    this.send = send; // async (items) => void; throws on failure
+    this.sleep = sleep;
+    this.maxDelayMs = maxDelayMs;
+    this.pending = new Map(); // item_id -> item: a newer version replaces an unsent older one
+    this.running = null;
+    this.failures = 0;
+  }
+
+  push(item) {
+    this.pending.set(item.item_id, { ...item });
+    if (!this.running) this.running = this.drain().finally(() => { this.running = null; });
+    return this.running;
+  }
+
+  get size() {
+    return this.pending.size;
+  }
+
+  async drain() {
+    while (this.pending.size) {
+      const batch = [...this.pending.values()];
+      try {
+        await this.send(batch);
+        for (const item of batch) {
+          if (this.pending.get(item.item_id) === item) this.pending.delete(item.item_id);
+        }
+        this.failures = 0;
+      } catch (error) {
+        if (error && error.permanent) {
+          for (const item of batch) this.pending.delete(item.item_id); // retrying cannot help
+          throw error;
+        }
+        this.failures += 1;
+        await this.sleep(Math.min(this.maxDelayMs, 250 * 2 ** this.failures));
+      }
+    }
+  }
+
+  // Resolves once everything queued so far is saved (or dropped as permanently refused).
+  async flush() {
+    while (this.running) {
+      try {
+        await this.running;
+      } catch {
+        // a permanent failure was reported when it happened
+      }
+    }
+  }
+}

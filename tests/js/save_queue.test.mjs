@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { SaveQueue } from "../../static/js/save_queue.js";
+
+test("items are sent, and a failed send is retried until it succeeds", async () => {
+  const sent = [];
+  let failures = 2;
+  const delays = [];
+  const queue = new SaveQueue({
+    send: async (items) => {
+      if (failures-- > 0) throw new Error("network");
+      sent.push(...items.map((i) => i.item_id));
+    },
+    sleep: async (ms) => delays.push(ms),
+  });
+  queue.push({ item_id: "a", text: "1" });
+  await queue.flush();
+  assert.deepEqual(sent, ["a"]);
+  assert.deepEqual(delays, [500, 1000]);
+  assert.equal(queue.size, 0);
+});
+
+test("a newer version of an unsent item replaces the older one", async () => {
+  const batches = [];
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  const queue = new SaveQueue({
+    send: async (items) => {
+      batches.push(items.map((i) => `${i.item_id}:${i.text}`));
+      if (batches.length === 1) await gate;
+    },
+    sleep: async () => {},
+  });
+  queue.push({ item_id: "a", text: "first" });
+  queue.push({ item_id: "b", text: "one" });
+  queue.push({ item_id: "b", text: "two" });
+  release();
+  await queue.flush();
+  assert.deepEqual(batches, [["a:first"], ["b:two"]]);
+});
+
+test("a permanent refusal is dropped, not retried forever", async () => {
+  let calls = 0;
+  const queue = new SaveQueue({
+    send: async () => {
+      calls += 1;
+      throw Object.assign(new Error("gone"), { permanent: true });
+    },
+    sleep: async () => {},
+  });
+  queue.push({ item_id: "a" }).catch(() => {});
+  await queue.flush();
+  assert.equal(calls, 1);
+  assert.equal(queue.size, 0);
+});
+
+test("the backoff is capped", async () => {
+  const delays = [];
+  let failures = 8;
+  const queue = new SaveQueue({
+    send: async () => { if (failures-- > 0) throw new Error("x"); },
+    sleep: async (ms) => delays.push(ms),
+    maxDelayMs: 3000,
+  });
+  queue.push({ item_id: "a" });
+  await queue.flush();
+  assert.equal(Math.max(...delays), 3000);
+});
