@@ -1,12 +1,18 @@
+import os
+import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection, connections
 from rest_framework.test import APIClient
 
+from scripts.wait_for_port import wait_for_port
 from tests.factories import make_user
 
 PASSWORD = "correct horse battery staple"
@@ -98,3 +104,72 @@ def upstream(simulator, settings):
     settings.OPENAI_API_KEY = SERVER_KEY
     simulator.reset()
     return simulator
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _test_database_url() -> str:
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    return (
+        f"postgres://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST']}:"
+        f"{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup, django_db_blocker, simulator):
+    """daphne on the test database, pointed at the simulator (HTTP and websockets)."""
+    port = _free_port()
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": database_url,
+        "OPENAI_BASE_URL": simulator.base_url,
+        "OPENAI_API_KEY": SERVER_KEY,
+        "VOICE_SIMULATOR": "true",
+        "VOICE_SERVE_STATIC": "true",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "voiceproject.asgi:application",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+    )
+    if not wait_for_port("127.0.0.1", port, 30):
+        server.kill()
+        pytest.fail("daphne did not start for the browser tests")
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+async def worker_thread_db():
+    """For async tests: the ORM runs in asgiref's worker thread, whose connection outlives the
+    test; close it, or PostgreSQL refuses to drop the test database at the end."""
+    yield
+    await sync_to_async(connections.close_all)()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    while its browser is open, and async tests cannot start their own beside it."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

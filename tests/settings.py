@@ -22,3 +22,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that threads and live test servers share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+else:
+    # A pool would keep connections to the test database open past the tests, and PostgreSQL
+    # refuses to drop a database in use. (The benchmarks run with the pool.)
+    DATABASES["default"].get("OPTIONS", {}).pop("pool", None)

@@ -5,6 +5,7 @@ beyond their own invariants.
 """
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +14,9 @@ from django.db import models
 
 from voice import defaults
 from voice.validators import validate_model_id, validate_turn_detection, validate_voice_list
+
+# A browser that never reports its media path up within this time has given up.
+CONNECTING_TIMEOUT = timedelta(seconds=60)
 
 
 class Mode(models.TextChoices):
@@ -232,6 +236,17 @@ class Call(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in self.LIVE_STATUSES
+
+    def stale_reason(self, *, now: datetime, max_minutes: int) -> str | None:
+        """Why a live call counts as over although nobody ended it (a closed tab, a lost
+        network), so nobody stays locked out: never connected within CONNECTING_TIMEOUT, or
+        active past the admin's longest call."""
+        if self.status == self.Status.CONNECTING and self.started_at < now - CONNECTING_TIMEOUT:
+            return "connect_timeout"
+        began = self.connected_at or self.started_at
+        if self.status == self.Status.ACTIVE and began < now - timedelta(minutes=max_minutes):
+            return "max_duration"
+        return None
 
 
 class Message(models.Model):

@@ -7,6 +7,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from voice import errors
 from voice.models import (
@@ -43,7 +44,12 @@ def call_get(*, user: AbstractBaseUser, call_id: UUID) -> Call:
 
 
 def call_live_get(*, user: AbstractBaseUser) -> Call | None:
-    return Call.objects.filter(user=user, status__in=Call.LIVE_STATUSES).first()
+    """The user's live call, unless it is stale (it will be ended at the next start)."""
+    call = Call.objects.filter(user=user, status__in=Call.LIVE_STATUSES).first()
+    max_minutes = voice_config_get().max_call_minutes
+    if call is None or call.stale_reason(now=timezone.now(), max_minutes=max_minutes):
+        return None
+    return call
 
 
 def conversation_list(*, user: AbstractBaseUser) -> QuerySet[Conversation]:

@@ -6,6 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from voice import selectors
+from voice.models import Call
+from voice.serializers import CallSerializer
 
 
 @login_required
@@ -26,5 +28,10 @@ def call_page(request: HttpRequest) -> HttpResponse:
             "messages": messages,
             "client_config": selectors.client_config(user=request.user),
             "simulator": settings.VOICE_SIMULATOR,
+            "active_call": _call_data(selectors.call_live_get(user=request.user)),
         },
     )
+
+
+def _call_data(call: Call | None) -> dict | None:
+    return CallSerializer(call).data if call else None

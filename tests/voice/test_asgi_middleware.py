@@ -7,7 +7,7 @@ from django.test import AsyncClient
 from tests.conftest import PASSWORD
 from tests.factories import make_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker_thread_db")]
 
 
 async def test_logging_in_saves_the_session_and_the_page_sees_it():

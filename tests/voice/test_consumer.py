@@ -14,7 +14,7 @@ from voice.services.calls import call_check_and_start, call_end
 from voice.services.transcripts import transcript_upsert
 from voiceproject.asgi import application
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker_thread_db")]
 ORIGIN = (b"origin", b"http://localhost")
 
 

@@ -19,7 +19,8 @@ PRODUCTION = {
 
 
 def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "REDIS_URL"}
+    ignored = {*PRODUCTION, "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in ignored}
     clean["DJANGO_SETTINGS_MODULE"] = "voiceproject.settings"
     return subprocess.run(
         [sys.executable, "manage.py", *args],

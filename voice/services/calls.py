@@ -18,8 +18,6 @@ from voice.models import Call, Conversation, VoiceConfig
 from voice.selectors import voice_config_get
 from voice.serializers import CallSerializer
 
-# A browser that never reports its media path up within this time has given up.
-CONNECTING_TIMEOUT = timedelta(seconds=60)
 START_RATE_WINDOW = timedelta(minutes=1)
 
 
@@ -155,14 +153,8 @@ def call_end(*, call: Call, reason: str = "hangup", failed: bool = False) -> Cal
 
 
 def _stale(calls: list[Call], *, now: datetime, max_minutes: int) -> list[tuple[Call, str]]:
-    stale = []
-    for call in calls:
-        began = call.connected_at or call.started_at
-        if call.status == Call.Status.CONNECTING and call.started_at < now - CONNECTING_TIMEOUT:
-            stale.append((call, "connect_timeout"))
-        elif call.status == Call.Status.ACTIVE and began < now - timedelta(minutes=max_minutes):
-            stale.append((call, "max_duration"))
-    return stale
+    reasons = ((call, call.stale_reason(now=now, max_minutes=max_minutes)) for call in calls)
+    return [(call, reason) for call, reason in reasons if reason]
 
 
 def _expire(stale: list[tuple[Call, str]], *, now: datetime) -> list[Call]:

@@ -3,6 +3,7 @@
 
 import { api } from "../../js/api.js";
 import { AudioLevel } from "../../js/audio_level.js";
+import { StatusSocket } from "../../js/status_socket.js";
 import { TranscriptView } from "../../js/transcript_view.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -26,6 +27,8 @@ const ui = {
   hint: $("#mode-hint"),
   audio: $("#assistant-audio"),
   newConversation: $("#new-conversation"),
+  elsewhere: $("#call-elsewhere"),
+  endElsewhere: $("#end-elsewhere"),
   title: $("#conversation-title"),
 };
 const transcript = new TranscriptView($("[data-testid=transcript]"));
@@ -42,6 +45,9 @@ let wakeLock = null;
 let timer = null;
 let unsupported = null;
 let conversationTitled = Boolean(bar.dataset.conversation);
+// The user's live calls as the server reports them (this tab's and any other's).
+const liveCalls = new Map();
+const LIVE = ["connecting", "active"];
 
 function setStatus(word) {
   ui.status.textContent = word;
@@ -95,7 +101,53 @@ function showModeHint() {
   }
   if (!config.legacy.available) hints.push("Legacy unavailable: no OpenAI key is set up for you.");
   ui.hint.textContent = hints.join(" ");
-  ui.start.disabled = !modeAvailable(ui.mode.value);
+  updateStartButton();
+}
+
+// --- calls in other tabs ----------------------------------------------------------------------
+
+function otherLiveCall() {
+  if (call && !call.call) return null; // our own start is in flight: its events are ours
+  const own = call?.call?.id;
+  return [...liveCalls.values()].find((live) => live.id !== own) ?? null;
+}
+
+function updateStartButton() {
+  const other = otherLiveCall();
+  ui.elsewhere.hidden = !other || Boolean(call);
+  ui.start.disabled = Boolean(other) || !modeAvailable(ui.mode.value);
+  ui.retry.disabled = Boolean(other);
+}
+
+function trackCall(update) {
+  if (LIVE.includes(update.status)) liveCalls.set(update.id, update);
+  else liveCalls.delete(update.id);
+  const own = call?.call?.id === update.id;
+  if (own && !LIVE.includes(update.status) && !["ended", "error"].includes(call.status)) {
+    const current = call; // ended elsewhere: another tab, or the stale-call rule
+    setStatus("ended");
+    stopCall();
+    current.end(update.ended_reason || "ended_elsewhere");
+    showNotice("This call was ended from another tab.");
+  }
+  updateStartButton();
+}
+
+async function refreshLiveCalls() {
+  try {
+    const { results } = await api("/api/calls");
+    liveCalls.clear();
+    for (const recent of results) if (LIVE.includes(recent.status)) liveCalls.set(recent.id, recent);
+    updateStartButton();
+  } catch {
+    // the next status event corrects it
+  }
+}
+
+function showOtherTabsWords({ call_id: callId, item }) {
+  const other = liveCalls.get(callId);
+  if (callId === call?.call?.id || !other || other.conversation !== conversationId) return;
+  transcript.update([{ ...item, heard: item.text }]);
 }
 
 function fillVoices() {
@@ -152,10 +204,14 @@ async function startCall() {
     await call.start();
     call.setMuted(muted);
     if (call.call) adoptConversation(call.call.conversation);
+    updateStartButton();
     startTimer();
     keepAwake();
     fillMicrophones().catch(() => {});
   } catch (error) {
+    if (error.code === "call_active" && error.body?.active_call) {
+      liveCalls.set(error.body.active_call, { id: error.body.active_call, status: "active" });
+    }
     callFailed({ message: error.message || "The call could not start." });
   }
 }
@@ -176,6 +232,7 @@ async function endCall() {
 
 function stopCall() {
   call = null;
+  updateStartButton();
   stopTimer();
   releaseWakeLock();
   audio?.mic?.disconnect();
@@ -277,6 +334,15 @@ function capitalize(word) {
 // --- wiring ---------------------------------------------------------------------------------
 
 ui.start.addEventListener("click", startCall);
+ui.endElsewhere.addEventListener("click", async () => {
+  const other = otherLiveCall();
+  if (!other) return;
+  try {
+    trackCall(await api(`/api/calls/${other.id}/end`, { method: "POST", body: { reason: "ended_from_another_tab" } }));
+  } catch (error) {
+    showNotice(error.message);
+  }
+});
 ui.retry.addEventListener("click", startCall);
 ui.end.addEventListener("click", endCall);
 ui.mute.addEventListener("click", () => {
@@ -310,6 +376,13 @@ document.addEventListener("visibilitychange", () => {
 });
 window.addEventListener("pagehide", () => call?.endOnUnload?.());
 navigator.mediaDevices?.addEventListener?.("devicechange", () => fillMicrophones().catch(() => {}));
+
+const initiallyLive = JSON.parse($("#voice-active-call").textContent);
+if (initiallyLive) liveCalls.set(initiallyLive.id, initiallyLive);
+const socket = new StatusSocket();
+socket.addEventListener("call.status", (event) => trackCall(event.detail.call));
+socket.addEventListener("call.transcript", (event) => showOtherTabsWords(event.detail));
+socket.addEventListener("open", refreshLiveCalls);
 
 const { realtimeSupport } = await import(bar.dataset.clientRealtime);
 unsupported = realtimeSupport();
