@@ -84,7 +84,7 @@ def _recreate_postgres(url: str) -> None:
 def bench_database(
     users: int, *, postgres_url: str | None = None, call_starts_per_minute: int = 600
 ) -> Iterator[tuple[str, list]]:
-    """A fresh database with `users` users; yields (DATABASE_URL, their API tokens)."""
+    """A fresh database with `users` users; yields (DATABASE_URL, [(user_id, token, session)])."""
     with tempfile.TemporaryDirectory() as folder:
         url = postgres_url or f"sqlite:///{folder}/bench.sqlite3"
         if postgres_url:
@@ -99,7 +99,7 @@ def bench_database(
             capture_output=True,
             text=True,
         )
-        yield url, out.stdout.split()
+        yield url, [line.split() for line in out.stdout.splitlines()]
 
 
 @contextlib.contextmanager
@@ -118,6 +118,15 @@ def process(args: list[str], port: int, env: dict | None = None) -> Iterator[sub
 
 def simulator(port: int, *flags: str):
     return process([PY, "-m", "simulator", "--port", str(port), *flags], port)
+
+
+def redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
 
 
 def daphne(port: int, env: dict):

@@ -108,7 +108,8 @@ def measure(database: str, postgres_url: str | None) -> bool:
     sim_port, app_port = free_port(), free_port()
     sim = f"http://127.0.0.1:{sim_port}"
     app = f"http://127.0.0.1:{app_port}"
-    with bench_database(SEQUENTIAL + CONCURRENT, postgres_url=postgres_url) as (url, tokens):
+    with bench_database(SEQUENTIAL + CONCURRENT, postgres_url=postgres_url) as (url, users):
+        tokens = [token for _, token, _ in users]
         env = app_env(url, OPENAI_BASE_URL=f"{sim}/v1", OPENAI_API_KEY=SERVER_KEY)
         with simulator(sim_port, "--canned-sdp"), daphne(app_port, env):
             print(f"== {database}: overhead, {SEQUENTIAL} sequential starts, proxied vs direct")
