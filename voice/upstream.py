@@ -9,6 +9,8 @@ import asyncio
 import logging
 import re
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 from django.conf import settings
@@ -92,6 +94,48 @@ async def request(
     if response.is_success or response.status_code in ok_statuses:
         return response
     raise error_for_response(response, f"{method} {path}")
+
+
+@asynccontextmanager
+async def stream(
+    method: str, path: str, *, api_key: str, lines: bool = True, **kwargs
+) -> AsyncIterator[AsyncIterator]:
+    """A streamed upstream response: its lines (SSE) or its raw chunks, as they arrive.
+
+    The total timeout covers the wait for the response to start; once it streams, each read
+    has the same timeout, so a long reply is not cut off but a stalled one is.
+    """
+    url = f"{settings.OPENAI_BASE_URL}{path}"
+    headers = {"Authorization": f"Bearer {api_key}", **kwargs.pop("headers", {})}
+    request = get_client().build_request(method, url, headers=headers, **kwargs)
+    try:
+        async with asyncio.timeout(settings.UPSTREAM_TIMEOUT_S):
+            response = await get_client().send(request, stream=True)
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        logger.warning("Upstream %s %s timed out", method, path)
+        raise upstream_timeout() from exc
+    except httpx.TransportError as exc:
+        logger.warning("Upstream %s %s failed: %s", method, path, exc.__class__.__name__)
+        raise upstream_error("OpenAI could not be reached. Try again in a moment.") from exc
+    try:
+        if not response.is_success:
+            await response.aread()
+            raise error_for_response(response, f"{method} {path}")
+        yield _mapped(response.aiter_lines() if lines else response.aiter_bytes(), path)
+    finally:
+        await response.aclose()
+
+
+async def _mapped(chunks: AsyncIterator, path: str) -> AsyncIterator:
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except httpx.TimeoutException as exc:
+        logger.warning("Upstream stream %s stalled", path)
+        raise upstream_timeout() from exc
+    except httpx.TransportError as exc:
+        logger.warning("Upstream stream %s broke: %s", path, exc.__class__.__name__)
+        raise upstream_error("The connection to OpenAI broke. Try again.") from exc
 
 
 def error_for_response(response: httpx.Response, what: str) -> VoiceError:

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "voice",
     "realtime",
+    "legacy_voice",
 ]
 
 # Django's usual stack; voiceproject.middleware runs the same classes without a thread hop per
@@ -112,6 +113,10 @@ if REDIS_URL:
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
+    }
+    # The cache holds the request throttles' counters: shared, so limits hold across processes.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
     # One process only: fine for the embedded default, not for several server processes.
@@ -202,6 +207,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "voice.exception_handlers.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Per user, per endpoint; speech is asked for sentence by sentence, hence the higher rate.
+    "DEFAULT_THROTTLE_RATES": {
+        "legacy_transcriptions": env.str("THROTTLE_LEGACY_TRANSCRIPTIONS", default="60/min"),
+        "legacy_replies": env.str("THROTTLE_LEGACY_REPLIES", default="60/min"),
+        "legacy_speech": env.str("THROTTLE_LEGACY_SPEECH", default="300/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {

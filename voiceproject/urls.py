@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("voice.urls")),
     path("api/", include("realtime.urls")),
+    path("api/", include("legacy_voice.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs",

@@ -1,0 +1,76 @@
+"""OpenAI's speech-to-text, chat and text-to-speech endpoints (reference §6) on top of the
+shared upstream client: one error mapping, one pooled connection per process."""
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from voice import upstream
+
+
+async def transcribe(
+    *, api_key: str, model: str, audio: bytes, filename: str, content_type: str
+) -> str:
+    files = {"file": (filename, audio, content_type)}
+    data = {"model": model, "response_format": "json"}
+    response = await upstream.request(
+        "POST", "/audio/transcriptions", api_key=api_key, files=files, data=data
+    )
+    try:
+        return str(response.json().get("text", ""))
+    except ValueError as exc:
+        raise upstream.upstream_error("OpenAI answered the transcription oddly.") from exc
+
+
+@asynccontextmanager
+async def chat_stream(
+    *, api_key: str, model: str, messages: list[dict]
+) -> AsyncIterator[AsyncIterator[str]]:
+    """The reply's text as it streams (SSE `chat.completion.chunk`s, then [DONE]). Entering
+    waits for the response to start, so a refusal is raised before anything is streamed."""
+    body = {"model": model, "messages": messages, "stream": True}
+    async with upstream.stream("POST", "/chat/completions", api_key=api_key, json=body) as lines:
+        yield _deltas(lines)
+
+
+async def _deltas(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    async for line in lines:
+        if not line.startswith("data:"):
+            continue
+        payload = line.removeprefix("data:").strip()
+        if payload == "[DONE]":
+            return
+        for choice in _parse(payload).get("choices", []):
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                yield text
+
+
+def _parse(payload: str) -> dict:
+    try:
+        chunk = json.loads(payload)
+    except ValueError as exc:
+        raise upstream.upstream_error("OpenAI sent a reply we could not read.") from exc
+    if "error" in chunk:  # a mid-stream failure arrives as a data object with "error"
+        message = upstream.redact(str((chunk["error"] or {}).get("message", "")))
+        raise upstream.upstream_error(f"OpenAI stopped the reply: {message}".strip())
+    return chunk
+
+
+@asynccontextmanager
+async def speech(
+    *, api_key: str, model: str, text: str, voice: str, response_format: str, instructions: str
+) -> AsyncIterator[AsyncIterator[bytes]]:
+    """The audio bytes as they are synthesized (chunked transfer), for streaming on."""
+    body = {
+        "model": model,
+        "input": text,
+        "voice": voice,
+        "response_format": response_format,
+    }
+    if instructions and not model.startswith("tts-1"):
+        body["instructions"] = instructions
+    async with upstream.stream(
+        "POST", "/audio/speech", api_key=api_key, json=body, lines=False
+    ) as chunks:
+        yield chunks

@@ -1,0 +1,208 @@
+"""The legacy pipeline: speech-to-text → a streamed reply → speech, through our server.
+
+Messages are saved as they happen: the user's words when the reply is asked for, the
+assistant's when it is complete, or as far as it got (interrupted) when the caller hangs up
+or talks over it mid-stream.
+"""
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import AbstractBaseUser
+
+from legacy_voice import client
+from legacy_voice.speakable import speakable
+from voice import errors
+from voice.db import release_connection
+from voice.errors import VoiceError
+from voice.models import Call, Message, Mode, VoiceConfig
+from voice.selectors import call_get, conversation_messages, preference_get, voice_config_get
+from voice.services.calls import call_check_and_start
+from voice.services.keys import api_key_resolve
+from voice.services.transcripts import transcript_upsert
+
+CONTEXT_MESSAGES = 20  # recent turns sent with each reply; enough for a spoken conversation
+SPEECH_FORMATS = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm;rate=24000",  # headerless 24 kHz 16-bit little-endian mono
+}
+
+
+def legacy_unavailable() -> VoiceError:
+    return VoiceError(
+        "No OpenAI key is available for voice calls. Add your own key, or ask an administrator "
+        "to set one up.",
+        code="legacy_unavailable",
+        status=409,
+    )
+
+
+def _api_key(*, user: AbstractBaseUser, config: VoiceConfig) -> str:
+    key = api_key_resolve(user=user, config=config)
+    if key is None:
+        raise legacy_unavailable()
+    return key.value
+
+
+def legacy_call_start(*, user: AbstractBaseUser, conversation_id: uuid.UUID | None) -> Call:
+    config = voice_config_get()
+    _api_key(user=user, config=config)
+    return call_check_and_start(
+        user=user,
+        mode=Mode.LEGACY,
+        conversation_id=conversation_id,
+        model=config.llm_model,
+        voice=_tts_voice(user=user, config=config),
+        config=config,
+    )
+
+
+def _live_call(*, user: AbstractBaseUser, call_id: uuid.UUID) -> Call:
+    call = call_get(user=user, call_id=call_id)
+    if call.mode != Mode.LEGACY:
+        raise VoiceError("That call is not a Legacy call.", code="invalid_request")
+    if not call.is_live:
+        raise errors.call_ended()
+    return call
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    api_key: str
+    config: VoiceConfig
+    call: Call | None = None
+
+
+def _prepare(*, user, call_id) -> _Prepared:
+    call = _live_call(user=user, call_id=call_id)
+    config = voice_config_get()
+    prepared = _Prepared(api_key=_api_key(user=user, config=config), config=config, call=call)
+    release_connection()
+    return prepared
+
+
+async def transcription_create(
+    *, user: AbstractBaseUser, call_id: uuid.UUID, audio: bytes, filename: str, content_type: str
+) -> str:
+    """The caller's words; "" for silence (the model is never asked to guess)."""
+    prepared = await sync_to_async(_prepare)(user=user, call_id=call_id)
+    try:
+        text = await client.transcribe(
+            api_key=prepared.api_key,
+            model=prepared.config.stt_model,
+            audio=audio,
+            filename=filename,
+            content_type=content_type,
+        )
+    except VoiceError as exc:
+        if exc.code == "upstream_error" and "refused" in exc.message:
+            raise VoiceError(
+                "The recording could not be decoded. Try again.", code="invalid_audio"
+            ) from exc
+        raise
+    return text.strip()
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+def _start_reply(*, user, call_id, text) -> tuple[_Prepared, list[dict], str, str]:
+    """Save the user's words and build the model's context, in one thread hop."""
+    prepared = _prepare(user=user, call_id=call_id)
+    user_item_id, assistant_item_id = f"user_{uuid.uuid4().hex}", f"asst_{uuid.uuid4().hex}"
+    history = conversation_messages(conversation=prepared.call.conversation)
+    previous = history[-1].item_id if history else None
+    transcript_upsert(
+        call=prepared.call,
+        items=[
+            {"item_id": user_item_id, "role": "user", "text": text, "previous_item_id": previous}
+        ],
+    )
+    context = [{"role": "system", "content": prepared.config.instructions}]
+    context += [{"role": m.role, "content": m.text} for m in history[-CONTEXT_MESSAGES:] if m.text]
+    context.append({"role": "user", "content": text})
+    release_connection()
+    return prepared, context, user_item_id, assistant_item_id
+
+
+def _save_reply(call: Call, item_id: str, previous: str, text: str, interrupted: bool) -> None:
+    item = {"item_id": item_id, "role": Message.Role.ASSISTANT, "text": text}
+    transcript_upsert(
+        call=call, items=[{**item, "interrupted": interrupted, "previous_item_id": previous}]
+    )
+
+
+async def reply_stream(
+    *, user: AbstractBaseUser, call_id: uuid.UUID, text: str
+) -> AsyncIterator[str]:
+    """The reply as server-sent events: start, delta…, then done or error. OpenAI refusing
+    the request (a bad key, a rate limit) raises before the first event instead."""
+    prepared, context, user_item_id, item_id = await sync_to_async(_start_reply)(
+        user=user, call_id=call_id, text=text
+    )
+    save = sync_to_async(_save_reply)
+    parts: list[str] = []
+    async with client.chat_stream(
+        api_key=prepared.api_key, model=prepared.config.llm_model, messages=context
+    ) as deltas:
+        yield _sse("start", {"user_item_id": user_item_id, "item_id": item_id})
+        try:
+            async for delta in deltas:
+                parts.append(delta)
+                yield _sse("delta", {"text": delta})
+        except VoiceError as exc:
+            if parts:
+                await save(prepared.call, item_id, user_item_id, "".join(parts), True)
+            yield _sse("error", {"code": exc.code, "message": exc.message})
+            return
+        except (asyncio.CancelledError, GeneratorExit):  # the caller hung up or talked over it
+            if parts:
+                partial = save(prepared.call, item_id, user_item_id, "".join(parts), True)
+                await asyncio.shield(partial)
+            raise
+    full = "".join(parts)
+    await save(prepared.call, item_id, user_item_id, full, False)
+    yield _sse("done", {"message_id": item_id, "text": full})
+
+
+@asynccontextmanager
+async def speech_stream(
+    *, user: AbstractBaseUser, text: str, voice: str | None, response_format: str
+) -> AsyncIterator[AsyncIterator[bytes]]:
+    """The spoken text's audio as it is synthesized; markdown and reasoning are not read."""
+    spoken = speakable(text)
+    if not spoken:
+        raise VoiceError("There is nothing to say in that text.", code="invalid_request")
+    config, api_key, preferred_voice = await sync_to_async(_speech_setup)(user=user)
+    async with client.speech(
+        api_key=api_key,
+        model=config.tts_model,
+        text=spoken,
+        voice=voice or preferred_voice,
+        response_format=response_format,
+        instructions="Speak naturally and warmly, at a relaxed pace.",
+    ) as chunks:
+        yield chunks
+
+
+def _speech_setup(*, user) -> tuple[VoiceConfig, str, str]:
+    config = voice_config_get()
+    api_key = _api_key(user=user, config=config)
+    release_connection()
+    return config, api_key, _tts_voice(user=user, config=config)
+
+
+def _tts_voice(*, user, config: VoiceConfig) -> str:
+    """The user's voice when speech has it, else the default, else the first offered."""
+    for voice in (preference_get(user=user).voice, config.default_voice):
+        if voice in config.tts_voices:
+            return voice
+    return config.tts_voices[0]

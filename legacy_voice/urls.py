@@ -1,0 +1,10 @@
+from django.urls import path
+
+from legacy_voice import apis
+
+urlpatterns = [
+    path("legacy/calls", apis.LegacyCallCreateApi.as_view(), name="legacy-call-create"),
+    path("legacy/transcriptions", apis.TranscriptionCreateApi.as_view(), name="legacy-transcribe"),
+    path("legacy/replies", apis.ReplyCreateApi.as_view(), name="legacy-reply"),
+    path("legacy/speech", apis.SpeechCreateApi.as_view(), name="legacy-speech"),
+]
