@@ -20,6 +20,7 @@ from voice.errors import payload_too_large
 from voice.schema import ERRORS
 from voice.selectors import voice_config_get
 from voice.serializers import CallSerializer
+from voice.validators import ITEM_ID_PATTERN
 
 # What OpenAI's transcription accepts from a browser recorder, by type and by first bytes.
 AUDIO_TYPES = {
@@ -129,6 +130,12 @@ class ReplyCreateApi(AsyncAPIView):
     class InputSerializer(serializers.Serializer):
         call = serializers.UUIDField()
         text = serializers.CharField(max_length=4000, help_text="What the caller said.")
+        item_id = serializers.RegexField(
+            ITEM_ID_PATTERN,
+            required=False,
+            help_text="The id to save the caller's words under (the client shows them at once); "
+            "a retry with the same id never saves them twice.",
+        )
 
     @extend_schema(
         summary="Stream the assistant's reply (server-sent events)",
@@ -151,6 +158,7 @@ class ReplyCreateApi(AsyncAPIView):
             user=request.user,
             call_id=serializer.validated_data["call"],
             text=serializer.validated_data["text"],
+            user_item_id=serializer.validated_data.get("item_id"),
         )
         first = await anext(events)  # errors before the stream starts get a plain JSON answer
         return _sse_response(_prepend(first, events))

@@ -114,11 +114,16 @@ def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
-def _start_reply(*, user, call_id, text) -> tuple[_Prepared, list[dict], str, str]:
+def _start_reply(*, user, call_id, text, user_item_id) -> tuple[_Prepared, list[dict], str, str]:
     """Save the user's words and build the model's context, in one thread hop."""
     prepared = _prepare(user=user, call_id=call_id)
-    user_item_id, assistant_item_id = f"user_{uuid.uuid4().hex}", f"asst_{uuid.uuid4().hex}"
-    history = conversation_messages(conversation=prepared.call.conversation)
+    user_item_id = user_item_id or f"user_{uuid.uuid4().hex}"
+    assistant_item_id = f"asst_{uuid.uuid4().hex}"
+    history = [
+        m
+        for m in conversation_messages(conversation=prepared.call.conversation)
+        if m.item_id != user_item_id
+    ]
     previous = history[-1].item_id if history else None
     transcript_upsert(
         call=prepared.call,
@@ -134,19 +139,23 @@ def _start_reply(*, user, call_id, text) -> tuple[_Prepared, list[dict], str, st
 
 
 def _save_reply(call: Call, item_id: str, previous: str, text: str, interrupted: bool) -> None:
+    """The assistant's message; a cut-off reply only if the client has not saved what was
+    heard (it knows better than the server how far the speech got)."""
     item = {"item_id": item_id, "role": Message.Role.ASSISTANT, "text": text}
     transcript_upsert(
-        call=call, items=[{**item, "interrupted": interrupted, "previous_item_id": previous}]
+        call=call,
+        items=[{**item, "interrupted": interrupted, "previous_item_id": previous}],
+        keep_existing=interrupted,
     )
 
 
 async def reply_stream(
-    *, user: AbstractBaseUser, call_id: uuid.UUID, text: str
+    *, user: AbstractBaseUser, call_id: uuid.UUID, text: str, user_item_id: str | None = None
 ) -> AsyncIterator[str]:
     """The reply as server-sent events: start, delta…, then done or error. OpenAI refusing
     the request (a bad key, a rate limit) raises before the first event instead."""
     prepared, context, user_item_id, item_id = await sync_to_async(_start_reply)(
-        user=user, call_id=call_id, text=text
+        user=user, call_id=call_id, text=text, user_item_id=user_item_id
     )
     save = sync_to_async(_save_reply)
     parts: list[str] = []

@@ -21,9 +21,8 @@ from voice.services import calls as call_services
 from voice.services import keys as key_services
 from voice.services import preferences as preference_services
 from voice.services import transcripts as transcript_services
-from voice.validators import OPENAI_KEY_PATTERN
+from voice.validators import ITEM_ID_PATTERN, OPENAI_KEY_PATTERN
 
-ITEM_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 MAX_ITEMS_PER_POST = 200
 MAX_ITEM_TEXT_CHARS = 20_000
 

@@ -59,3 +59,6 @@ def validate_turn_detection(value: object) -> None:
 
 # OpenAI keys: sk-, sk-proj-, sk-svcacct-… followed by url-safe characters.
 OPENAI_KEY_PATTERN = r"^sk-[A-Za-z0-9_\-]{16,250}$"
+
+# Transcript item ids: OpenAI's ("item_…") or a client's own.
+ITEM_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"

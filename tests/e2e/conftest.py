@@ -29,7 +29,15 @@ def speech_wav(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def browser(speech_wav):
+def calm_speech_wav(tmp_path_factory) -> Path:
+    """A caller who asks once and then listens to the whole reply."""
+    path = tmp_path_factory.mktemp("audio") / "calm-caller.wav"
+    write_speech_wav(path, barge_in=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def playwright():
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (make test installs Debian's chromium package)")
     from playwright.sync_api import sync_playwright
@@ -38,26 +46,54 @@ def browser(speech_wav):
     # between page actions are plain blocking calls, which is what this setting allows.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-                "--allow-loopback-in-peer-connection",
-                "--autoplay-policy=no-user-gesture-required",
-                f"--use-file-for-fake-audio-capture={speech_wav}",
-            ],
-        )
-        yield browser
-        browser.close()
+        yield playwright
+
+
+def launch(playwright, wav: Path):
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            "--allow-loopback-in-peer-connection",
+            "--autoplay-policy=no-user-gesture-required",
+            f"--use-file-for-fake-audio-capture={wav}",
+        ],
+    )
+
+
+@pytest.fixture(scope="session")
+def browser(playwright, speech_wav):
+    browser = launch(playwright, speech_wav)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def calm_browser(playwright, calm_speech_wav):
+    browser = launch(playwright, calm_speech_wav)
+    yield browser
+    browser.close()
+
+
+def new_context(browser, base_url: str):
+    context = browser.new_context(
+        base_url=base_url, permissions=["microphone"], viewport={"width": 1100, "height": 800}
+    )
+    context.set_default_timeout(20_000)
+    return context
 
 
 @pytest.fixture
 def context(browser, asgi_server):
-    context = browser.new_context(
-        base_url=asgi_server, permissions=["microphone"], viewport={"width": 1100, "height": 800}
-    )
-    context.set_default_timeout(20_000)
+    context = new_context(browser, asgi_server)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def calm_context(calm_browser, asgi_server):
+    context = new_context(calm_browser, asgi_server)
     yield context
     context.close()
 

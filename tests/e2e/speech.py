@@ -41,10 +41,11 @@ def _silence(seconds: float) -> list[int]:
     return [0] * int(seconds * RATE)
 
 
-def write_speech_wav(path: Path) -> None:
+def write_speech_wav(path: Path, *, barge_in: bool = True) -> None:
+    """A question; then, with `barge_in`, a second utterance while the reply plays."""
     first = _utterance("Hello, can you hear me?", 1.5)
-    second = _utterance("Wait, wait. Stop for a second please.", 2.0)
-    samples = _silence(1.0) + first + _silence(2.6) + second + _silence(30.0)
+    second = _utterance("Wait, wait. Stop for a second please.", 2.0) if barge_in else []
+    samples = _silence(1.0) + first + _silence(2.6) + second + _silence(45.0)
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)

@@ -239,3 +239,20 @@ def test_without_a_key_legacy_is_unavailable(api, fast_upstream, settings):
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "legacy_unavailable"
+
+
+@STREAMING
+async def test_a_retried_reply_with_the_same_item_id_saves_the_words_once(
+    aapi, legacy_call, fast_upstream
+):
+    request = {"call": legacy_call["id"], "text": "Only once", "item_id": "user_abc123"}
+
+    await events(await aapi.post("/api/legacy/replies", request))
+    await events(await aapi.post("/api/legacy/replies", request))
+
+    users = await sync_to_async(list)(
+        Message.objects.filter(call_id=legacy_call["id"], role="user")
+    )
+    assert [m.item_id for m in users] == ["user_abc123"]
+    second = fast_upstream.requests("/v1/chat/completions")[-1]["json"]["messages"]
+    assert [m["content"] for m in second if m["role"] == "user"] == ["Only once"]

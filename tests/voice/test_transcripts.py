@@ -202,3 +202,21 @@ def test_concurrent_upserts_of_one_item_leave_one_row():
     assert errors == []
     assert Message.objects.filter(item_id="same").count() == 1
     assert Message.objects.get(item_id="same").text in {f"v{n}" for n in range(6)}
+
+
+def test_keep_existing_adds_new_items_and_leaves_saved_ones_alone(user):
+    call = make_call(user)
+    transcript_upsert(call=call, items=[{"item_id": "a", "role": "assistant", "text": "heard"}])
+
+    saved = transcript_upsert(
+        call=call,
+        items=[
+            {"item_id": "a", "role": "assistant", "text": "generated, never heard"},
+            {"item_id": "b", "role": "user", "text": "new"},
+        ],
+        keep_existing=True,
+    )
+
+    assert [m.item_id for m in saved] == ["b"]
+    assert Message.objects.get(item_id="a").text == "heard"
+    assert Message.objects.get(item_id="b").text == "new"

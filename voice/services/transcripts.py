@@ -11,11 +11,15 @@ TITLE_MAX_CHARS = 80
 
 
 @transaction.atomic
-def transcript_upsert(*, call: Call, items: list[dict]) -> list[Message]:
+def transcript_upsert(
+    *, call: Call, items: list[dict], keep_existing: bool = False
+) -> list[Message]:
     """Insert or replace items by `item_id`; retries and concurrent saves never duplicate.
 
     A later text for an item replaces the earlier one; `previous_item_id` is kept when a later
-    save does not know it. Each saved item is published as `call.transcript`.
+    save does not know it. With `keep_existing`, items already saved are left as they are (a
+    server-side fallback must not overwrite what the client saved). Each saved item is
+    published as `call.transcript`.
     """
     latest = {item["item_id"]: item for item in items}  # within one request, the last wins
     known_previous = dict(
@@ -35,13 +39,18 @@ def transcript_upsert(*, call: Call, items: list[dict]) -> list[Message]:
         )
         for item_id, item in latest.items()
     ]
-    # One INSERT … ON CONFLICT DO UPDATE: atomic against a concurrent save of the same item.
-    Message.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["conversation", "item_id"],
-        update_fields=["role", "text", "interrupted", "previous_item_id", "updated_at"],
-    )
+    if keep_existing:
+        rows = [row for row in rows if row.item_id not in known_previous]
+        Message.objects.bulk_create(rows, ignore_conflicts=True)
+        latest = {row.item_id: latest[row.item_id] for row in rows}
+    else:
+        # One INSERT … ON CONFLICT DO UPDATE: atomic against a concurrent save of the same item.
+        Message.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["conversation", "item_id"],
+            update_fields=["role", "text", "interrupted", "previous_item_id", "updated_at"],
+        )
     saved = list(Message.objects.filter(conversation_id=call.conversation_id, item_id__in=latest))
     _touch_conversation(call.conversation_id, saved)
     for message in saved:

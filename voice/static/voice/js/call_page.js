@@ -24,6 +24,8 @@ const ui = {
   notice: $("#call-notice"),
   voice: $("#voice-picker"),
   mic: $("#mic-picker"),
+  stt: $("#stt-picker"),
+  tts: $("#tts-picker"),
   hint: $("#mode-hint"),
   audio: $("#assistant-audio"),
   newConversation: $("#new-conversation"),
@@ -150,8 +152,19 @@ function showOtherTabsWords({ call_id: callId, item }) {
   transcript.update([{ ...item, heard: item.text }]);
 }
 
+// Speech engines for Legacy mode, remembered per device: the browser's own may not exist.
+function setUpEngines() {
+  const browserStt = Boolean(window.SpeechRecognition || window.webkitSpeechRecognition);
+  const browserTts = Boolean(window.speechSynthesis);
+  ui.stt.querySelector('option[value="browser"]').disabled = !browserStt;
+  ui.tts.querySelector('option[value="browser"]').disabled = !browserTts;
+  ui.stt.value = (browserStt && localStorage.getItem("voice.stt")) || "server";
+  ui.tts.value = (browserTts && localStorage.getItem("voice.tts")) || "server";
+}
+
 function fillVoices() {
   const voices = ui.mode.value === "realtime" ? config.realtime.voices : config.legacy.voices;
+  bar.dataset.mode = ui.mode.value;
   const wanted = voices.includes(config.preference.voice) ? config.preference.voice : config.realtime.default_voice;
   ui.voice.replaceChildren(...voices.map((voice) => new Option(capitalize(voice), voice, false, voice === wanted)));
 }
@@ -198,6 +211,8 @@ async function startCall() {
       conversationId,
       micDeviceId: ui.mic.value || null,
       audioElement: ui.audio,
+      stt: ui.stt.value,
+      tts: ui.tts.value,
     });
     call.addEventListener("change", (event) => render(event.detail));
     call.addEventListener("failed", (event) => callFailed(event.detail));
@@ -358,6 +373,8 @@ ui.mode.addEventListener("change", () => {
   savePreference({ mode: ui.mode.value });
 });
 ui.voice.addEventListener("change", () => savePreference({ voice: ui.voice.value }));
+ui.stt.addEventListener("change", () => localStorage.setItem("voice.stt", ui.stt.value));
+ui.tts.addEventListener("change", () => localStorage.setItem("voice.tts", ui.tts.value));
 ui.mic.addEventListener("change", () => call?.useMicrophone?.(ui.mic.value || null).catch((e) => showNotice(e.message)));
 ui.switchToLegacy.addEventListener("click", () => {
   ui.mode.value = "legacy";
@@ -386,5 +403,6 @@ socket.addEventListener("open", refreshLiveCalls);
 
 const { realtimeSupport } = await import(bar.dataset.clientRealtime);
 unsupported = realtimeSupport();
+setUpEngines();
 setUpModes();
 fillMicrophones().catch(() => {});

@@ -1,0 +1,376 @@
+// A Legacy call: the browser listens (voice activity detection), the server transcribes,
+// the reply streams in and is spoken sentence by sentence while the rest still streams.
+// Talking over the reply (≥ 300 ms of sustained speech) stops it; what was heard is saved.
+//
+// The same surface as RealtimeCall: "change" events carry { status, items, notice, error }.
+
+import { api } from "../../js/api.js";
+import { SaveQueue } from "../../js/save_queue.js";
+import { micConstraints, microphoneProblem } from "../../realtime/js/realtime_call.js";
+import { PlaybackQueue } from "./playback.js";
+import { SentenceSplitter } from "./sentences.js";
+import { VoiceActivity } from "./vad.js";
+
+const FRAME_MS = 20;
+const BARGE_IN_MS = 300; // "mm-hm" and echo are shorter than this
+const MAX_LISTEN_MS = 30000; // a recording without speech this long is started afresh
+const SPEECH_FORMAT = "pcm"; // raw 24 kHz PCM: no decoder, the lowest latency
+const PCM_RATE = 24000;
+
+export function legacySupport() {
+  if (!window.isSecureContext) return "The microphone needs a secure page (HTTPS or localhost).";
+  if (!navigator.mediaDevices?.getUserMedia || !window.MediaRecorder || !window.AudioContext) {
+    return "This browser cannot record audio for calls.";
+  }
+  return null;
+}
+
+export class LegacyCall extends EventTarget {
+  constructor({ voice, conversationId, micDeviceId, stt = "server", tts = "server" }) {
+    super();
+    this.options = { voice, conversationId, micDeviceId, stt, tts };
+    this.state = { status: "connecting", items: new Map(), notice: null, error: null };
+    this.call = null;
+    this.closed = false;
+    this.vad = new VoiceActivity();
+    this.reply = null; // { controller, queue, itemId, userItemId, done } while answering
+    this.queue = new SaveQueue({ send: (items) => this.#save(items) });
+    this.lastItemId = null;
+  }
+
+  get status() {
+    return this.state.status;
+  }
+
+  async start() {
+    try {
+      this.localStream = await navigator.mediaDevices.getUserMedia(micConstraints(this.options.micDeviceId));
+      this.audio = new AudioContext();
+      await this.audio.resume();
+      this.call = await api("/api/legacy/calls", {
+        method: "POST",
+        body: { conversation: this.options.conversationId || undefined },
+      });
+      this.#listen();
+      await api(`/api/calls/${this.call.id}/active`, { method: "POST" });
+      this.#set({ status: "listening" });
+    } catch (error) {
+      this.#close();
+      const message = microphoneProblem(error) ?? error.message ?? "The call could not start.";
+      this.#set({ status: "error", error: { code: error.code ?? error.name, message } });
+      throw error;
+    }
+  }
+
+  setMuted(muted) {
+    for (const track of this.localStream?.getAudioTracks() ?? []) track.enabled = !muted;
+  }
+
+  async useMicrophone(deviceId) {
+    this.options.micDeviceId = deviceId;
+    if (!this.localStream) return;
+    const stream = await navigator.mediaDevices.getUserMedia(micConstraints(deviceId));
+    for (const track of this.localStream.getTracks()) track.stop();
+    this.localStream = stream;
+    this.#stopListening();
+    this.#listen();
+  }
+
+  async end(reason = "hangup") {
+    if (this.closed) return;
+    this.#interruptReply(false);
+    this.#close();
+    if (!["ended", "error"].includes(this.status)) this.#set({ status: "ended" });
+    if (!this.call) return;
+    await Promise.race([this.queue.flush(), new Promise((r) => setTimeout(r, 8000))]);
+    await api(`/api/calls/${this.call.id}/end`, { method: "POST", body: { reason } }).catch(() => {});
+  }
+
+  endOnUnload() {
+    if (this.closed || !this.call) return;
+    this.#close();
+    api(`/api/calls/${this.call.id}/end`, { method: "POST", body: { reason: "page_closed" }, keepalive: true }).catch(() => {});
+  }
+
+  // --- listening ---------------------------------------------------------------------------
+
+  #listen() {
+    const source = this.audio.createMediaStreamSource(this.localStream);
+    this.analyser = this.audio.createAnalyser();
+    this.analyser.fftSize = 1024;
+    source.connect(this.analyser);
+    this.source = source;
+    this.samples = new Float32Array(this.analyser.fftSize);
+    this.#record();
+    this.timer = setInterval(() => this.#frame(), FRAME_MS);
+  }
+
+  #stopListening() {
+    clearInterval(this.timer);
+    this.source?.disconnect();
+    if (this.recorder?.state === "recording") {
+      this.recorder.onstop = null;
+      this.recorder.stop();
+    }
+  }
+
+  // One recording per turn: started while listening, so the first syllable is never lost.
+  #record() {
+    const chunks = [];
+    const recorder = (this.recorder = new MediaRecorder(this.localStream));
+    recorder.ondataavailable = (event) => event.data.size && chunks.push(event.data);
+    recorder.onstop = () => {
+      if (this.closed) return;
+      const spoke = recorder.heardSpeech;
+      if (spoke) this.#utterance(new Blob(chunks, { type: recorder.mimeType || "audio/webm" }));
+      this.#record();
+    };
+    recorder.heardSpeech = false;
+    recorder.startedAt = performance.now();
+    recorder.start();
+  }
+
+  level() {
+    this.analyser.getFloatTimeDomainData(this.samples);
+    let sum = 0;
+    for (const sample of this.samples) sum += sample * sample;
+    return Math.sqrt(sum / this.samples.length);
+  }
+
+  #frame() {
+    if (this.closed) return;
+    const event = this.vad.feed(this.level(), FRAME_MS);
+    if (this.reply?.speaking && this.vad.aboveMs >= BARGE_IN_MS) this.#bargeIn();
+    if (event === "speech_start") {
+      this.recorder.heardSpeech = true;
+      if (this.status === "listening" && !this.reply) this.#set({ notice: null });
+    }
+    if (event === "speech_end") {
+      if (this.status === "interrupted") this.#set({ status: "listening" });
+      this.recorder.stop(); // onstop sends the turn and starts the next recording
+    } else if (this.vad.state === "silence" && performance.now() - this.recorder.startedAt > MAX_LISTEN_MS) {
+      this.recorder.stop(); // nothing said: a fresh recording keeps uploads small
+    }
+  }
+
+  // --- a turn: words → reply → speech --------------------------------------------------------
+
+  async #utterance(blob) {
+    let text;
+    try {
+      const form = new FormData();
+      form.append("audio", blob, `speech.${blob.type.includes("ogg") ? "ogg" : "webm"}`);
+      form.append("call", this.call.id);
+      text = (await this.#upload(form)).text;
+    } catch (error) {
+      this.#set({ notice: `Your words could not be transcribed: ${error.message}` });
+      return;
+    }
+    if (!text.trim()) return; // silence or noise: nothing was said, nothing is invented
+    this.#interruptReply(true);
+    await this.#answer(text);
+  }
+
+  async #upload(form) {
+    const response = await fetch("/api/legacy/transcriptions", {
+      method: "POST",
+      body: form,
+      headers: { "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content },
+      credentials: "same-origin",
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.error?.message ?? `the server answered ${response.status}`);
+    return data;
+  }
+
+  async #answer(text) {
+    const userItemId = `user_${crypto.randomUUID().replaceAll("-", "")}`;
+    this.#item(userItemId, { role: "user", text, final: true, previous_item_id: this.lastItemId });
+    this.lastItemId = userItemId;
+    const reply = (this.reply = {
+      controller: new AbortController(),
+      queue: this.#speaker(),
+      splitter: new SentenceSplitter(),
+      itemId: null,
+      userItemId,
+      speaking: false,
+      done: false,
+    });
+    try {
+      const response = await fetch("/api/legacy/replies", {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content,
+        },
+        body: JSON.stringify({ call: this.call.id, text, item_id: userItemId }),
+        credentials: "same-origin",
+        signal: reply.controller.signal,
+      });
+      if (!response.ok) {
+        const data = await response.json().catch(() => ({}));
+        throw new Error(data.error?.message ?? `the server answered ${response.status}`);
+      }
+      for await (const [name, data] of serverEvents(response.body)) this.#replyEvent(reply, name, data);
+    } catch (error) {
+      if (error.name !== "AbortError") this.#set({ notice: `The reply failed: ${error.message}` });
+    } finally {
+      reply.done = true;
+      for (const sentence of reply.splitter.flush()) reply.queue.enqueue(sentence);
+      if (reply.queue.idle) this.#replyFinished(reply);
+    }
+  }
+
+  #replyEvent(reply, name, data) {
+    if (name === "start") {
+      reply.itemId = data.item_id;
+      this.#item(data.item_id, { role: "assistant", text: "", previous_item_id: reply.userItemId });
+      this.lastItemId = data.item_id;
+    } else if (name === "delta") {
+      const item = this.state.items.get(reply.itemId);
+      this.#item(reply.itemId, { text: item.text + data.text });
+      for (const sentence of reply.splitter.push(data.text)) reply.queue.enqueue(sentence);
+    } else if (name === "done") {
+      this.#item(reply.itemId, { text: data.text, final: true });
+    } else if (name === "error") {
+      this.#set({ notice: data.message });
+    }
+  }
+
+  #speaker() {
+    const queue = new PlaybackQueue({
+      fetchAudio: (text, signal) => this.#speech(text, signal),
+      play: (audio) => this.#play(audio),
+    });
+    queue.addEventListener("playing", () => {
+      if (this.reply) this.reply.speaking = true;
+      if (this.status !== "speaking") this.#set({ status: "speaking" });
+    });
+    queue.addEventListener("idle", () => {
+      if (this.reply?.queue === queue && this.reply.done) this.#replyFinished(this.reply);
+    });
+    queue.addEventListener("error", () => this.#set({ notice: "Part of the reply could not be spoken." }));
+    return queue;
+  }
+
+  #replyFinished(reply) {
+    if (this.reply !== reply) return;
+    this.reply = null;
+    if (this.status === "speaking") this.#set({ status: "listening" }); // the mic is live again
+  }
+
+  async #speech(text, signal) {
+    const response = await fetch("/api/legacy/speech", {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content,
+      },
+      body: JSON.stringify({ text, voice: this.options.voice || undefined, format: SPEECH_FORMAT }),
+      credentials: "same-origin",
+      signal,
+    });
+    if (!response.ok) throw new Error(`speech answered ${response.status}`);
+    const bytes = new Int16Array(await response.arrayBuffer());
+    const buffer = this.audio.createBuffer(1, Math.max(1, bytes.length), PCM_RATE);
+    const channel = buffer.getChannelData(0);
+    for (let i = 0; i < bytes.length; i += 1) channel[i] = bytes[i] / 32768;
+    return buffer;
+  }
+
+  #play(buffer) {
+    const node = this.audio.createBufferSource();
+    node.buffer = buffer;
+    node.connect(this.audio.destination);
+    const startedAt = this.audio.currentTime;
+    const ended = new Promise((resolve) => { node.onended = resolve; });
+    node.start();
+    return {
+      ended,
+      duration: buffer.duration,
+      elapsed: () => this.audio.currentTime - startedAt,
+      stop: () => node.stop(),
+    };
+  }
+
+  // --- barge-in ---------------------------------------------------------------------------------
+
+  #bargeIn() {
+    this.#interruptReply(true);
+    this.#set({ status: "interrupted" });
+  }
+
+  // Stop the reply and its speech; save the assistant's words as far as they were heard.
+  #interruptReply(save) {
+    const reply = this.reply;
+    if (!reply) return;
+    this.reply = null;
+    reply.controller.abort();
+    const { heard, cut } = reply.queue.stop();
+    if (!save || !reply.itemId || reply.done && !reply.speaking) return;
+    const item = this.state.items.get(reply.itemId);
+    const spoken = [...heard, cut].filter(Boolean).join(" ");
+    const heardChars = Math.min(item.text.length, locate(item.text, spoken));
+    this.#item(reply.itemId, { interrupted: true, heardChars, final: true });
+    this.queue.push({
+      item_id: reply.itemId,
+      role: "assistant",
+      text: item.text.slice(0, heardChars).trimEnd(),
+      interrupted: true,
+      previous_item_id: reply.userItemId,
+    }).catch(() => {});
+  }
+
+  // --- state --------------------------------------------------------------------------------
+
+  #item(itemId, fields) {
+    const items = new Map(this.state.items);
+    const current = items.get(itemId) ?? { item_id: itemId, role: "assistant", text: "", interrupted: false, previous_item_id: null };
+    items.set(itemId, { ...current, ...fields, item_id: itemId });
+    this.#set({ items });
+  }
+
+  #set(fields) {
+    this.state = { ...this.state, ...fields };
+    this.dispatchEvent(new CustomEvent("change", { detail: this.state }));
+  }
+
+  #close() {
+    this.closed = true;
+    this.#stopListening();
+    for (const track of this.localStream?.getTracks() ?? []) track.stop();
+    this.audio?.close().catch(() => {});
+  }
+
+  async #save(items) {
+    await api(`/api/calls/${this.call.id}/transcript`, { method: "POST", body: { items } });
+  }
+}
+
+// Where the spoken words end in the written reply (markdown is not spoken, so count words).
+function locate(text, spoken) {
+  const words = spoken.split(/\s+/).filter(Boolean).length;
+  const matches = [...text.matchAll(/\S+/g)];
+  if (!words) return 0;
+  if (words >= matches.length) return text.length;
+  const last = matches[words - 1];
+  return last.index + last[0].length;
+}
+
+// Server-sent events from a fetch body: [event name, parsed data] pairs.
+async function* serverEvents(body) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let split;
+    while ((split = buffer.indexOf("\n\n")) !== -1) {
+      const block = buffer.slice(0, split);
+      buffer = buffer.slice(split + 2);
+      const fields = Object.fromEntries(block.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim()]));
+      if (fields.event && fields.data) yield [fields.event, JSON.parse(fields.data)];
+    }
+  }
+}
