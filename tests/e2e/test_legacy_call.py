@@ -87,3 +87,41 @@ def _wait_for(find, seconds: float = 10):
             return found
         time.sleep(0.05)
     raise AssertionError("not saved in time")
+
+
+# Headless Chromium has no speech service and no voices: these stand-ins play the browser's
+# part (the engines are the browser's; what is under test is how the page drives them).
+BROWSER_ENGINES = """
+window.__spoken = [];
+class FakeRecognition {
+  start() { if (!window.__asked) { window.__asked = true; setTimeout(() => this.onresult({
+    results: [Object.assign([{ transcript: "What time is it?" }], { isFinal: true })] }), 1500); } }
+  abort() {}
+}
+window.SpeechRecognition = FakeRecognition;
+window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
+Object.defineProperty(window, "speechSynthesis", { value: {
+  speak(u) { window.__spoken.push(u.text); setTimeout(() => u.onend && u.onend(), 150); },
+  cancel() {},
+}});
+"""
+
+
+def test_the_browsers_own_recognition_and_voice_can_replace_the_servers(
+    calm_context, user, upstream
+):
+    upstream.configure(llm_ttft_ms=50, llm_tokens_per_s=200, chat_sentences=2)
+    calm_context.add_init_script(BROWSER_ENGINES)
+    page = legacy_page(calm_context, user)
+    page.select_option("#stt-picker", "browser")
+    page.select_option("#tts-picker", "browser")
+
+    page.get_by_test_id("call-start").click()
+
+    user_item = page.locator("[data-testid=transcript-item][data-role=user]").first
+    expect(user_item).to_contain_text("What time is it?", timeout=15_000)
+    expect(page.get_by_test_id("call-status")).to_have_text("listening", timeout=20_000)
+    page.wait_for_function("window.__spoken.length >= 2")
+    assert upstream.requests("/v1/audio/transcriptions") == []
+    assert upstream.requests("/v1/audio/speech") == []
+    page.get_by_test_id("call-end").click()

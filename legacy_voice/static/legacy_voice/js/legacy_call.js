@@ -101,13 +101,34 @@ export class LegacyCall extends EventTarget {
     source.connect(this.analyser);
     this.source = source;
     this.samples = new Float32Array(this.analyser.fftSize);
-    this.#record();
+    if (this.options.stt === "browser") this.#recognize();
+    else this.#record();
     this.timer = setInterval(() => this.#frame(), FRAME_MS);
+  }
+
+  // The browser's own speech recognition, when the user picked it: it ends turns itself.
+  #recognize() {
+    const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition;
+    const recognition = (this.recognition = new Recognition());
+    recognition.continuous = true;
+    recognition.interimResults = false;
+    recognition.onresult = (event) => {
+      const result = event.results[event.results.length - 1];
+      if (result.isFinal) this.#heard(result[0].transcript);
+    };
+    recognition.onend = () => {
+      if (!this.closed) recognition.start(); // browsers stop after a while: listen on
+    };
+    recognition.start();
   }
 
   #stopListening() {
     clearInterval(this.timer);
     this.source?.disconnect();
+    if (this.recognition) {
+      this.recognition.onend = null;
+      this.recognition.abort();
+    }
     if (this.recorder?.state === "recording") {
       this.recorder.onstop = null;
       this.recorder.stop();
@@ -141,15 +162,14 @@ export class LegacyCall extends EventTarget {
     if (this.closed) return;
     const event = this.vad.feed(this.level(), FRAME_MS);
     if (this.reply?.speaking && this.vad.aboveMs >= BARGE_IN_MS) this.#bargeIn();
-    if (event === "speech_start") {
-      this.recorder.heardSpeech = true;
-      if (this.status === "listening" && !this.reply) this.#set({ notice: null });
-    }
+    if (event === "speech_end" && this.status === "interrupted") this.#set({ status: "listening" });
+    const recorder = this.recorder;
+    if (!recorder) return; // the browser's recognition ends turns itself
+    if (event === "speech_start") recorder.heardSpeech = true;
     if (event === "speech_end") {
-      if (this.status === "interrupted") this.#set({ status: "listening" });
-      this.recorder.stop(); // onstop sends the turn and starts the next recording
-    } else if (this.vad.state === "silence" && performance.now() - this.recorder.startedAt > MAX_LISTEN_MS) {
-      this.recorder.stop(); // nothing said: a fresh recording keeps uploads small
+      recorder.stop(); // onstop sends the turn and starts the next recording
+    } else if (this.vad.state === "silence" && performance.now() - recorder.startedAt > MAX_LISTEN_MS) {
+      recorder.stop(); // nothing said: a fresh recording keeps uploads small
     }
   }
 
@@ -166,9 +186,13 @@ export class LegacyCall extends EventTarget {
       this.#set({ notice: `Your words could not be transcribed: ${error.message}` });
       return;
     }
+    await this.#heard(text);
+  }
+
+  async #heard(text) {
     if (!text.trim()) return; // silence or noise: nothing was said, nothing is invented
     this.#interruptReply(true);
-    await this.#answer(text);
+    await this.#answer(text.trim());
   }
 
   async #upload(form) {
@@ -238,9 +262,10 @@ export class LegacyCall extends EventTarget {
   }
 
   #speaker() {
+    const browser = this.options.tts === "browser";
     const queue = new PlaybackQueue({
-      fetchAudio: (text, signal) => this.#speech(text, signal),
-      play: (audio) => this.#play(audio),
+      fetchAudio: browser ? async (text) => text : (text, signal) => this.#speech(text, signal),
+      play: browser ? (text) => this.#say(text) : (audio) => this.#play(audio),
     });
     queue.addEventListener("playing", () => {
       if (this.reply) this.reply.speaking = true;
@@ -290,6 +315,23 @@ export class LegacyCall extends EventTarget {
       duration: buffer.duration,
       elapsed: () => this.audio.currentTime - startedAt,
       stop: () => node.stop(),
+    };
+  }
+
+  // The browser's own voice, when the user picked it.
+  #say(text) {
+    const utterance = new SpeechSynthesisUtterance(text);
+    const startedAt = performance.now();
+    const ended = new Promise((resolve) => {
+      utterance.onend = resolve;
+      utterance.onerror = resolve;
+    });
+    speechSynthesis.speak(utterance);
+    return {
+      ended,
+      duration: text.length / 15, // speechSynthesis does not say; about 15 characters a second
+      elapsed: () => (performance.now() - startedAt) / 1000,
+      stop: () => speechSynthesis.cancel(),
     };
   }
 
