@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.cache import cache
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
@@ -173,3 +174,9 @@ def pytest_collection_modifyitems(config, items):
     """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
     while its browser is open, and async tests cannot start their own beside it."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Request throttles count in the cache: each test starts with none spent."""
+    cache.clear()

@@ -20,8 +20,24 @@ http_app = django_asgi_app
 if settings.VOICE_SERVE_STATIC:  # development and browser tests; deployments use a web server
     http_app = ASGIStaticFilesHandler(django_asgi_app)
 
+
+async def lifespan(scope, receive, send) -> None:
+    """ASGI lifespan (uvicorn sends it; daphne does not): close the pooled upstream client."""
+    from voice import upstream
+
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await upstream.aclose_clients()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 application = ProtocolTypeRouter(
     {
+        "lifespan": lifespan,
         "http": http_app,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))

@@ -256,3 +256,22 @@ async def test_a_retried_reply_with_the_same_item_id_saves_the_words_once(
     assert [m.item_id for m in users] == ["user_abc123"]
     second = fast_upstream.requests("/v1/chat/completions")[-1]["json"]["messages"]
     assert [m["content"] for m in second if m["role"] == "user"] == ["Only once"]
+
+
+def test_each_legacy_endpoint_is_throttled_per_user(api, legacy_call, monkeypatch):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(
+        ScopedRateThrottle,
+        "THROTTLE_RATES",
+        {"legacy_transcriptions": "2/min", "legacy_replies": "2/min", "legacy_speech": "2/min"},
+    )
+    for _ in range(2):
+        assert api.post("/api/legacy/speech", {"text": "Hi."}, format="json").status_code == 200
+
+    response = api.post("/api/legacy/speech", {"text": "Hi."}, format="json")
+
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "throttled"
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert transcribe(api, legacy_call["id"], wav_bytes()).status_code == 200  # its own budget

@@ -131,3 +131,22 @@ async def test_an_allowed_status_is_returned_not_raised():
     response = await upstream.request("POST", "/x", api_key="sk-a", ok_statuses=(404,))
 
     assert response.status_code == 404
+
+
+async def test_the_asgi_lifespan_shutdown_closes_the_pooled_client():
+    from voiceproject.asgi import application
+
+    client = upstream.get_client()
+    incoming = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent = []
+
+    async def receive():
+        return next(incoming)
+
+    async def send(message):
+        sent.append(message["type"])
+
+    await application({"type": "lifespan"}, receive, send)
+
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert client.is_closed
