@@ -67,6 +67,27 @@ def redact(text: str) -> str:
     return text[:MAX_UPSTREAM_MESSAGE_CHARS]
 
 
+def _build(method: str, path: str, *, api_key: str, **kwargs) -> httpx.Request:
+    headers = {"Authorization": f"Bearer {api_key}", **kwargs.pop("headers", {})}
+    return get_client().build_request(
+        method, f"{settings.OPENAI_BASE_URL}{path}", headers=headers, **kwargs
+    )
+
+
+async def _send(request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+    """Send within the total timeout; transport failures become `VoiceError`s."""
+    what = f"{request.method} {request.url.path}"
+    try:
+        async with asyncio.timeout(settings.UPSTREAM_TIMEOUT_S):
+            return await get_client().send(request, stream=stream)
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        logger.warning("Upstream %s timed out", what)
+        raise upstream_timeout() from exc
+    except httpx.TransportError as exc:
+        logger.warning("Upstream %s failed: %s", what, exc.__class__.__name__)
+        raise upstream_error("OpenAI could not be reached. Try again in a moment.") from exc
+
+
 async def request(
     method: str,
     path: str,
@@ -80,17 +101,8 @@ async def request(
     A status in `ok_statuses` is returned instead of raised, for callers that give it a
     meaning (a hangup answered 404 means the call had already ended).
     """
-    url = f"{settings.OPENAI_BASE_URL}{path}"
-    headers = {"Authorization": f"Bearer {api_key}", **kwargs.pop("headers", {})}
-    try:
-        async with asyncio.timeout(settings.UPSTREAM_TIMEOUT_S):
-            response = await get_client().request(method, url, headers=headers, **kwargs)
-    except (TimeoutError, httpx.TimeoutException) as exc:
-        logger.warning("Upstream %s %s timed out", method, path)
-        raise upstream_timeout() from exc
-    except httpx.TransportError as exc:
-        logger.warning("Upstream %s %s failed: %s", method, path, exc.__class__.__name__)
-        raise upstream_error("OpenAI could not be reached. Try again in a moment.") from exc
+    request = _build(method, path, api_key=api_key, **kwargs)
+    response = await _send(request)
     if response.is_success or response.status_code in ok_statuses:
         return response
     raise error_for_response(response, f"{method} {path}")
@@ -105,18 +117,7 @@ async def stream(
     The total timeout covers the wait for the response to start; once it streams, each read
     has the same timeout, so a long reply is not cut off but a stalled one is.
     """
-    url = f"{settings.OPENAI_BASE_URL}{path}"
-    headers = {"Authorization": f"Bearer {api_key}", **kwargs.pop("headers", {})}
-    request = get_client().build_request(method, url, headers=headers, **kwargs)
-    try:
-        async with asyncio.timeout(settings.UPSTREAM_TIMEOUT_S):
-            response = await get_client().send(request, stream=True)
-    except (TimeoutError, httpx.TimeoutException) as exc:
-        logger.warning("Upstream %s %s timed out", method, path)
-        raise upstream_timeout() from exc
-    except httpx.TransportError as exc:
-        logger.warning("Upstream %s %s failed: %s", method, path, exc.__class__.__name__)
-        raise upstream_error("OpenAI could not be reached. Try again in a moment.") from exc
+    response = await _send(_build(method, path, api_key=api_key, **kwargs), stream=True)
     try:
         if not response.is_success:
             await response.aread()

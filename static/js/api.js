@@ -1,5 +1,5 @@
-// The REST API from the page: session auth with the CSRF token, JSON in and out, and every
-// failure as an ApiError carrying API.md's code and a message a user can act on.
+// The REST API from the page: session auth with the CSRF token, and every failure as an
+// ApiError carrying API.md's code and a message a user can act on.
 
 export class ApiError extends Error {
   constructor(status, code, message, body = {}) {
@@ -16,7 +16,9 @@ function csrfToken() {
   return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 }
 
-export async function api(path, { method = "GET", body, keepalive = false, signal } = {}) {
+// The raw response of a successful request (for streams and audio); `body` is sent as JSON,
+// `form` as multipart.
+export async function apiFetch(path, { method = "GET", body, form, keepalive = false, signal } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -25,7 +27,7 @@ export async function api(path, { method = "GET", body, keepalive = false, signa
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: form ?? (body === undefined ? undefined : JSON.stringify(body)),
       credentials: "same-origin",
       keepalive,
       signal,
@@ -34,10 +36,15 @@ export async function api(path, { method = "GET", body, keepalive = false, signa
     if (error.name === "AbortError") throw error;
     throw new ApiError(0, "network_error", "The server could not be reached. Check your connection and try again.");
   }
-  const data = await response.json().catch(() => ({}));
   if (!response.ok) {
+    const data = await response.json().catch(() => ({}));
     const { code = "server_error", message = `The server answered ${response.status}.` } = data.error ?? {};
     throw new ApiError(response.status, code, message, data);
   }
-  return data;
+  return response;
+}
+
+export async function api(path, options = {}) {
+  const response = await apiFetch(path, options);
+  return response.json().catch(() => ({}));
 }

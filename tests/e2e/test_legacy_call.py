@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, log_in
+from tests.waiting import wait_for
 from voice.models import Call, Message
 from voice.services.preferences import preference_update
 
@@ -68,25 +69,13 @@ def test_talking_over_the_reply_cuts_it_off_and_saves_it_as_heard(context, user,
     page.screenshot(path=str(ARTIFACTS / "legacy-barge-in.png"))
 
     call = Call.objects.get(user=user)
-    saved = _wait_for(
+    saved = wait_for(
         lambda: Message.objects.filter(call=call, role="assistant", interrupted=True).first()
     )
     assert saved.text == heard  # saved as heard…
     assert unheard.strip()  # …and the rest, streamed but never spoken, is marked
     page.get_by_test_id("call-end").click()
     expect(status).to_have_text("ended")
-
-
-def _wait_for(find, seconds: float = 10):
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = find()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("not saved in time")
 
 
 # Headless Chromium has no speech service and no voices: these stand-ins play the browser's

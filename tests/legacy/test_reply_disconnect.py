@@ -1,12 +1,11 @@
 """A caller who leaves mid-reply: daphne sees the disconnect, the partial reply is saved."""
 
-import time
-
 import httpx
 import pytest
 from django.test import Client
 
 from tests.conftest import PASSWORD
+from tests.waiting import wait_for
 from voice.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,13 +29,7 @@ def test_a_reply_cut_off_by_the_caller_leaving_is_saved_interrupted(asgi_server,
                 if deltas == 3:
                     break  # hang up mid-reply
 
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        saved = Message.objects.filter(call_id=call["id"], role="assistant").first()
-        if saved is not None:
-            break
-        time.sleep(0.05)
-    assert saved is not None, "the partial reply was not saved"
+    saved = wait_for(lambda: Message.objects.filter(call_id=call["id"], role="assistant").first())
     assert saved.interrupted is True
     assert saved.text
     assert Message.objects.get(call_id=call["id"], role="user").text == "Tell me a story"

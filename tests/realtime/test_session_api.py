@@ -4,7 +4,6 @@ upstream, every error mapping and rule."""
 import base64
 import json
 import logging
-import time
 from datetime import timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from django.utils import timezone
 
 from tests.conftest import SERVER_KEY
 from tests.factories import make_call, make_conversation
+from tests.waiting import wait_for
 from voice.models import Call, KeyPolicy
 from voice.selectors import voice_config_get
 from voice.services.keys import api_key_set
@@ -402,14 +402,3 @@ def test_end_succeeds_when_upstream_already_forgot_the_call(api, user, upstream)
 
     assert response.status_code == 200
     assert response.json()["status"] == "ended"
-
-
-def wait_for(condition, seconds: float = 5.0):
-    """Poll `condition` until it returns something truthy, or fail after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")

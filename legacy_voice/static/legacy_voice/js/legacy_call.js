@@ -4,7 +4,7 @@
 //
 // The same surface as RealtimeCall: "change" events carry { status, items, notice, error }.
 
-import { api } from "../../js/api.js";
+import { api, apiFetch } from "../../js/api.js";
 import { SaveQueue } from "../../js/save_queue.js";
 import { micConstraints, microphoneProblem } from "../../realtime/js/realtime_call.js";
 import { PlaybackQueue } from "./playback.js";
@@ -181,7 +181,7 @@ export class LegacyCall extends EventTarget {
       const form = new FormData();
       form.append("audio", blob, `speech.${blob.type.includes("ogg") ? "ogg" : "webm"}`);
       form.append("call", this.call.id);
-      text = (await this.#upload(form)).text;
+      text = (await api("/api/legacy/transcriptions", { method: "POST", form })).text;
     } catch (error) {
       this.#set({ notice: `Your words could not be transcribed: ${error.message}` });
       return;
@@ -193,18 +193,6 @@ export class LegacyCall extends EventTarget {
     if (!text.trim()) return; // silence or noise: nothing was said, nothing is invented
     this.#interruptReply(true);
     await this.#answer(text.trim());
-  }
-
-  async #upload(form) {
-    const response = await fetch("/api/legacy/transcriptions", {
-      method: "POST",
-      body: form,
-      headers: { "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content },
-      credentials: "same-origin",
-    });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error?.message ?? `the server answered ${response.status}`);
-    return data;
   }
 
   async #answer(text) {
@@ -221,20 +209,11 @@ export class LegacyCall extends EventTarget {
       done: false,
     });
     try {
-      const response = await fetch("/api/legacy/replies", {
+      const response = await apiFetch("/api/legacy/replies", {
         method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content,
-        },
-        body: JSON.stringify({ call: this.call.id, text, item_id: userItemId }),
-        credentials: "same-origin",
+        body: { call: this.call.id, text, item_id: userItemId },
         signal: reply.controller.signal,
       });
-      if (!response.ok) {
-        const data = await response.json().catch(() => ({}));
-        throw new Error(data.error?.message ?? `the server answered ${response.status}`);
-      }
       for await (const [name, data] of serverEvents(response.body)) this.#replyEvent(reply, name, data);
     } catch (error) {
       if (error.name !== "AbortError") this.#set({ notice: `The reply failed: ${error.message}` });
@@ -285,17 +264,11 @@ export class LegacyCall extends EventTarget {
   }
 
   async #speech(text, signal) {
-    const response = await fetch("/api/legacy/speech", {
+    const response = await apiFetch("/api/legacy/speech", {
       method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content,
-      },
-      body: JSON.stringify({ text, voice: this.options.voice || undefined, format: SPEECH_FORMAT }),
-      credentials: "same-origin",
+      body: { text, voice: this.options.voice || undefined, format: SPEECH_FORMAT },
       signal,
     });
-    if (!response.ok) throw new Error(`speech answered ${response.status}`);
     const bytes = new Int16Array(await response.arrayBuffer());
     const buffer = this.audio.createBuffer(1, Math.max(1, bytes.length), PCM_RATE);
     const channel = buffer.getChannelData(0);
