@@ -28,7 +28,10 @@ ERRORS = {
     401: _error("not_authenticated"),
     403: _error("permission_denied (e.g. a missing CSRF token with session auth)"),
     404: _error("not_found: also for another user's objects"),
-    409: _error("realtime_unavailable, call_active (with active_call), call_ended"),
+    409: _error(
+        "realtime_unavailable, legacy_unavailable (no usable key), call_active (with "
+        "active_call), call_ended"
+    ),
     413: _error("payload_too_large"),
     429: _error("throttled (with Retry-After), upstream_rate_limited"),
 }

@@ -29,6 +29,7 @@ def call_page(request: HttpRequest) -> HttpResponse:
             "client_config": selectors.client_config(user=request.user),
             "simulator": settings.VOICE_SIMULATOR,
             "active_call": _call_data(selectors.call_live_get(user=request.user)),
+            "api_key": selectors.api_key_data(user=request.user),
         },
     )
 

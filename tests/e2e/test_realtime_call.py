@@ -90,7 +90,9 @@ def test_without_webrtc_the_page_says_so_and_offers_legacy(context, user, upstre
     expect(page.locator('[data-testid=voice-mode] option[value="realtime"]')).to_be_disabled()
 
 
-def test_with_no_key_anywhere_realtime_is_disabled_with_its_reason(context, user, asgi_server):
+def test_with_no_key_anywhere_realtime_is_disabled_until_the_user_adds_one(
+    context, user, asgi_server
+):
     from tests.e2e.conftest import log_in
     from voice.models import KeyPolicy
     from voice.selectors import voice_config_get
@@ -104,6 +106,15 @@ def test_with_no_key_anywhere_realtime_is_disabled_with_its_reason(context, user
     expect(page.locator('[data-testid=voice-mode] option[value="realtime"]')).to_be_disabled()
     expect(page.locator("#mode-hint")).to_contain_text("No OpenAI key is set up for you")
     expect(page.get_by_test_id("call-start")).to_be_disabled()
+
+    # The user adds their own key from the page: both modes become available at once.
+    page.click("#key-open")
+    page.fill("#key-input", "sk-user-own-key-abcdefghijklmnop1234")
+    page.click("#key-save")
+    expect(page.locator("#key-status")).to_have_text("Saved: sk-…1234")
+    expect(page.locator('[data-testid=voice-mode] option[value="realtime"]')).to_be_enabled()
+    expect(page.get_by_test_id("call-start")).to_be_enabled()
+    assert "abcdefghijklmnop" not in page.content()
 
 
 def _artifact(name: str):

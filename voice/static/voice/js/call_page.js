@@ -346,6 +346,39 @@ function capitalize(word) {
   return word.charAt(0).toUpperCase() + word.slice(1);
 }
 
+// --- the user's own key ----------------------------------------------------------------------
+
+const keyUi = {
+  dialog: $("#key-dialog"),
+  input: $("#key-input"),
+  status: $("#key-status"),
+  error: $("#key-error"),
+  remove: $("#key-remove"),
+};
+
+async function changeKey(request) {
+  keyUi.error.hidden = true;
+  try {
+    const key = await api("/api/voice/key", request);
+    keyUi.status.textContent = key.configured ? `Saved: ${key.masked}` : "No key saved.";
+    keyUi.remove.hidden = !key.configured;
+    keyUi.input.value = "";
+    Object.assign(config, await api("/api/voice/config")); // availability may have changed
+    setUpModes();
+  } catch (error) {
+    keyUi.error.textContent = error.message;
+    keyUi.error.hidden = false;
+  }
+}
+
+$("#key-open").addEventListener("click", () => keyUi.dialog.showModal());
+$("#key-cancel").addEventListener("click", () => keyUi.dialog.close());
+$("#key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  changeKey({ method: "PUT", body: { api_key: keyUi.input.value.trim() } });
+});
+keyUi.remove.addEventListener("click", () => changeKey({ method: "DELETE" }));
+
 // --- wiring ---------------------------------------------------------------------------------
 
 ui.start.addEventListener("click", startCall);
