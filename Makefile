@@ -56,7 +56,11 @@ lint: setup
 pytest: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# Every browser module must at least parse; the pure ones have unit tests.
 jstest:
+	@for module in $$(git ls-files '*/static/*.js'); do \
+		node --experimental-default-type=module --no-warnings --check $$module || exit 1; \
+	done
 	node --test tests/js/
 
 # The default leg (SQLite, in-memory channel layer), then the same suite on PostgreSQL and Redis.

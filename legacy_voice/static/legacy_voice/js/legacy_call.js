@@ -5,6 +5,7 @@
 // The same surface as RealtimeCall: "change" events carry { status, items, notice, error }.
 
 import { api, apiFetch } from "../../js/api.js";
+import { recordEnd, recordEndOnUnload, saveItems } from "../../js/call_record.js";
 import { SaveQueue } from "../../js/save_queue.js";
 import { micConstraints, microphoneProblem } from "../../realtime/js/realtime_call.js";
 import { PlaybackQueue } from "./playback.js";
@@ -34,7 +35,7 @@ export class LegacyCall extends EventTarget {
     this.closed = false;
     this.vad = new VoiceActivity();
     this.reply = null; // { controller, queue, itemId, userItemId, done } while answering
-    this.queue = new SaveQueue({ send: (items) => this.#save(items) });
+    this.queue = new SaveQueue({ send: (items) => saveItems(this.call.id, items) });
     this.lastItemId = null;
   }
 
@@ -81,15 +82,13 @@ export class LegacyCall extends EventTarget {
     this.#interruptReply(false);
     this.#close();
     if (!["ended", "error"].includes(this.status)) this.#set({ status: "ended" });
-    if (!this.call) return;
-    await Promise.race([this.queue.flush(), new Promise((r) => setTimeout(r, 8000))]);
-    await api(`/api/calls/${this.call.id}/end`, { method: "POST", body: { reason } }).catch(() => {});
+    if (this.call) await recordEnd(this.call.id, this.queue, reason);
   }
 
   endOnUnload() {
     if (this.closed || !this.call) return;
     this.#close();
-    api(`/api/calls/${this.call.id}/end`, { method: "POST", body: { reason: "page_closed" }, keepalive: true }).catch(() => {});
+    recordEndOnUnload(this.call.id, this.queue);
   }
 
   // --- listening ---------------------------------------------------------------------------
@@ -355,10 +354,6 @@ export class LegacyCall extends EventTarget {
     this.#stopListening();
     for (const track of this.localStream?.getTracks() ?? []) track.stop();
     this.audio?.close().catch(() => {});
-  }
-
-  async #save(items) {
-    await api(`/api/calls/${this.call.id}/transcript`, { method: "POST", body: { items } });
   }
 }
 

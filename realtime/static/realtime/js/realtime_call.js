@@ -5,6 +5,7 @@
 // Emits "change" events (detail: the call state of call_state.js) and "failed".
 
 import { api } from "../../js/api.js";
+import { recordEnd, recordEndOnUnload, saveItems } from "../../js/call_record.js";
 import { SaveQueue } from "../../js/save_queue.js";
 import { initialState, reduce } from "./call_state.js";
 
@@ -53,7 +54,7 @@ export class RealtimeCall extends EventTarget {
     this.audioElement = audioElement;
     this.state = { ...initialState(), status: "connecting" };
     this.call = null;
-    this.queue = new SaveQueue({ send: (items) => this.#sendItems(items) });
+    this.queue = new SaveQueue({ send: (items) => saveItems(this.call.id, items) });
     this.timers = new Set();
     this.closed = false;
   }
@@ -135,17 +136,11 @@ export class RealtimeCall extends EventTarget {
   endOnUnload() {
     if (this.closed || !this.call) return;
     this.#close();
-    const pending = [...this.queue.pending.values()];
-    if (pending.length) {
-      api(`/api/calls/${this.call.id}/transcript`, { method: "POST", body: { items: pending }, keepalive: true }).catch(() => {});
-    }
-    api(`/api/calls/${this.call.id}/end`, { method: "POST", body: { reason: "page_closed" }, keepalive: true }).catch(() => {});
+    recordEndOnUnload(this.call.id, this.queue);
   }
 
   async #finish(reason) {
-    if (!this.call) return;
-    await Promise.race([this.queue.flush(), new Promise((r) => setTimeout(r, 8000))]);
-    await api(`/api/calls/${this.call.id}/end`, { method: "POST", body: { reason } }).catch(() => {});
+    if (this.call) await recordEnd(this.call.id, this.queue, reason);
   }
 
   #onOpen() {
@@ -217,9 +212,5 @@ export class RealtimeCall extends EventTarget {
 
   #emit() {
     this.dispatchEvent(new CustomEvent("change", { detail: this.state }));
-  }
-
-  async #sendItems(items) {
-    await api(`/api/calls/${this.call.id}/transcript`, { method: "POST", body: { items } });
   }
 }
