@@ -90,7 +90,10 @@ class FakeRecognition {
 window.SpeechRecognition = FakeRecognition;
 window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
 Object.defineProperty(window, "speechSynthesis", { value: {
-  speak(u) { window.__spoken.push(u.text); setTimeout(() => u.onend && u.onend(), 150); },
+  speak(u) {
+    window.__spoken.push(u.text);
+    setTimeout(() => { u.onstart && u.onstart(); setTimeout(() => u.onend && u.onend(), 150); }, 10);
+  },
   cancel() {},
 }});
 """

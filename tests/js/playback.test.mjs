@@ -3,7 +3,7 @@ import { test } from "node:test";
 
 import { PlaybackQueue } from "../../legacy_voice/static/legacy_voice/js/playback.js";
 
-// A fake player: each sentence "plays" until the test ends it.
+// A fake player: each sentence "plays" until the test ends it; its elapsed time is set by hand.
 function fakes() {
   const fetched = [];
   const played = [];
@@ -15,7 +15,7 @@ function fakes() {
   const play = (audio) => {
     let finish;
     const ended = new Promise((resolve) => { finish = resolve; });
-    const playback = { ended, duration: 2, elapsed: () => 1, stop: () => finish(), finish };
+    const playback = { ended, duration: 2, at: -1, elapsed: () => playback.at, stop: () => {}, finish };
     played.push({ audio, playback });
     return playback;
   };
@@ -24,7 +24,7 @@ function fakes() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-test("audio is fetched ahead but played strictly in order", async () => {
+test("audio is fetched ahead and handed to the player strictly in order", async () => {
   const f = fakes();
   const queue = new PlaybackQueue({ fetchAudio: f.fetchAudio, play: f.play });
   queue.enqueue("One.");
@@ -37,29 +37,30 @@ test("audio is fetched ahead but played strictly in order", async () => {
   assert.deepEqual(f.played, []); // "One." is not ready: nothing jumps the queue
   f.fetches.get("One.")();
   await tick();
-  assert.deepEqual(f.played.map((p) => p.audio), ["One."]);
-  f.played[0].playback.finish();
-  await tick();
-  f.played[1].playback.finish();
-  await tick();
+  // Ready audio is scheduled at once, back to back: the player plays it without gaps.
   assert.deepEqual(f.played.map((p) => p.audio), ["One.", "Two.", "Three."]);
 });
 
-test("idle is announced when everything has played", async () => {
+test("idle is announced when everything has played, not before", async () => {
   const f = fakes();
   const queue = new PlaybackQueue({ fetchAudio: f.fetchAudio, play: f.play });
   let idle = 0;
   queue.addEventListener("idle", () => { idle += 1; });
-  queue.enqueue("Only.");
-  f.fetches.get("Only.")();
+  queue.enqueue("First.");
+  queue.enqueue("Second.");
+  f.fetches.get("First.")();
+  f.fetches.get("Second.")();
   await tick();
   f.played[0].playback.finish();
+  await tick();
+  assert.equal(idle, 0);
+  f.played[1].playback.finish();
   await tick();
   assert.equal(idle, 1);
   assert.ok(queue.idle);
 });
 
-test("stop reports the sentences heard and the heard part of the current one", async () => {
+test("stop reports the sentences heard and the heard part of the one playing", async () => {
   const f = fakes();
   const queue = new PlaybackQueue({ fetchAudio: f.fetchAudio, play: f.play });
   queue.enqueue("First sentence here.");
@@ -69,11 +70,20 @@ test("stop reports the sentences heard and the heard part of the current one", a
   await tick();
   f.played[0].playback.finish();
   await tick();
-  const { heard, cut } = queue.stop(); // half of the second sentence had played
+  f.played[1].playback.at = 1; // half of the second sentence has played; the third waits
+  const { heard, cut } = queue.stop();
   assert.deepEqual(heard, ["First sentence here."]);
   assert.equal(cut, "Second sentence is");
+});
+
+test("a cut in the middle of a word keeps only the whole words", async () => {
+  const f = fakes();
+  const queue = new PlaybackQueue({ fetchAudio: f.fetchAudio, play: f.play });
+  queue.enqueue("Wonderful weather today.");
+  f.fetches.get("Wonderful weather today.")();
   await tick();
-  assert.equal(f.played.length, 2); // the third never plays
+  f.played[0].playback.at = 1.2; // 60 %: "Wonderful weat|her"
+  assert.equal(queue.stop().cut, "Wonderful");
 });
 
 test("a sentence whose audio failed is skipped, the rest still plays", async () => {

@@ -275,25 +275,31 @@ export class LegacyCall extends EventTarget {
     return buffer;
   }
 
+  // Scheduled on the audio clock right after the previous sentence: no gap between them.
   #play(buffer) {
     const node = this.audio.createBufferSource();
     node.buffer = buffer;
     node.connect(this.audio.destination);
-    const startedAt = this.audio.currentTime;
+    const startAt = Math.max(this.audio.currentTime, this.playhead ?? 0);
+    this.playhead = startAt + buffer.duration;
     const ended = new Promise((resolve) => { node.onended = resolve; });
-    node.start();
+    node.start(startAt);
     return {
       ended,
       duration: buffer.duration,
-      elapsed: () => this.audio.currentTime - startedAt,
-      stop: () => node.stop(),
+      elapsed: () => this.audio.currentTime - startAt,
+      stop: () => {
+        node.stop();
+        this.playhead = 0;
+      },
     };
   }
 
   // The browser's own voice, when the user picked it.
   #say(text) {
     const utterance = new SpeechSynthesisUtterance(text);
-    const startedAt = performance.now();
+    let startedAt = null; // speechSynthesis queues utterances: this one may not have begun
+    utterance.onstart = () => { startedAt = performance.now(); };
     const ended = new Promise((resolve) => {
       utterance.onend = resolve;
       utterance.onerror = resolve;
@@ -302,7 +308,7 @@ export class LegacyCall extends EventTarget {
     return {
       ended,
       duration: text.length / 15, // speechSynthesis does not say; about 15 characters a second
-      elapsed: () => (performance.now() - startedAt) / 1000,
+      elapsed: () => (startedAt === null ? -1 : (performance.now() - startedAt) / 1000),
       stop: () => speechSynthesis.cancel(),
     };
   }

@@ -1,9 +1,11 @@
-// Speaks sentences in order, gaplessly: each sentence's audio is fetched as soon as it is
-// queued (a few at a time), but played strictly one after another. Stopping reports what was
-// heard, so an interrupted reply can be saved as heard.
+// Speaks sentences in order, without gaps: each sentence's audio is fetched as soon as it is
+// queued (a few at a time) and handed to the player the moment it is ready; the player
+// schedules it right after what it already has, so playback runs back to back. Stopping
+// reports what was heard, so an interrupted reply can be saved as heard.
 //
 // The audio itself is injected: `fetchAudio(text, signal)` resolves to something `play` can
-// play; `play(audio)` returns { ended: Promise, stop(), elapsed(): seconds, duration }.
+// play; `play(audio)` schedules it after the previous one and returns
+// { ended: Promise, stop(), elapsed(): seconds since it began (< 0 before), duration }.
 
 export class PlaybackQueue extends EventTarget {
   constructor({ fetchAudio, play, prefetch = 3 }) {
@@ -11,15 +13,16 @@ export class PlaybackQueue extends EventTarget {
     this.fetchAudio = fetchAudio;
     this.play = play;
     this.prefetch = prefetch;
-    this.pending = []; // { text, audio: Promise|null }
-    this.current = null; // { text, playback }
+    this.pending = []; // { text, audio: Promise|null }, not yet handed to the player
+    this.scheduled = []; // { text, playback }, handed over, in order
     this.heard = []; // texts played to the end
     this.controller = new AbortController();
     this.running = false;
+    this.stopped = false;
   }
 
   get idle() {
-    return !this.current && this.pending.length === 0;
+    return this.scheduled.length === 0 && this.pending.length === 0;
   }
 
   enqueue(text) {
@@ -28,32 +31,28 @@ export class PlaybackQueue extends EventTarget {
     if (!this.running) this.#run();
   }
 
-  // Stop at once; returns { heard, cut } — the full sentences heard, and the heard part of
-  // the sentence that was playing.
+  // Stop at once; returns { heard, cut }: the sentences heard to the end, and the heard part
+  // of the one that was playing.
   stop() {
+    this.stopped = true;
     this.controller.abort();
-    this.controller = new AbortController();
     let cut = "";
-    if (this.current) {
-      const { text, playback } = this.current;
-      const fraction = playback.duration ? Math.min(1, playback.elapsed() / playback.duration) : 0;
-      const at = Math.floor(text.length * fraction);
-      cut = text.slice(0, at);
-      if (at < text.length && /\S/.test(text[at])) cut = cut.replace(/\s*\S*$/, ""); // mid-word
+    for (const { text, playback } of this.scheduled) {
+      const elapsed = playback.elapsed();
+      if (elapsed > 0 && elapsed < playback.duration) cut = heardPart(text, elapsed / playback.duration);
       playback.stop();
     }
     const heard = this.heard;
     this.pending = [];
-    this.current = null;
+    this.scheduled = [];
     this.heard = [];
     return { heard, cut };
   }
 
   #prefetch() {
-    const signal = this.controller.signal;
     for (const entry of this.pending.slice(0, this.prefetch)) {
       if (!entry.audio) {
-        entry.audio = this.fetchAudio(entry.text, signal);
+        entry.audio = this.fetchAudio(entry.text, this.controller.signal);
         entry.audio.catch(() => {}); // reported when its turn comes
       }
     }
@@ -61,32 +60,46 @@ export class PlaybackQueue extends EventTarget {
 
   async #run() {
     this.running = true;
-    try {
-      while (this.pending.length) {
-        const entry = this.pending[0];
-        this.#prefetch();
-        let audio;
-        try {
-          audio = await entry.audio;
-        } catch (error) {
-          if (error?.name === "AbortError") return;
-          this.pending.shift();
-          this.dispatchEvent(new CustomEvent("error", { detail: error }));
-          continue;
-        }
-        if (this.pending[0] !== entry) return; // stopped meanwhile
+    while (this.pending.length && !this.stopped) {
+      const entry = this.pending[0];
+      this.#prefetch();
+      let audio;
+      try {
+        audio = await entry.audio;
+      } catch (error) {
+        if (this.stopped || error?.name === "AbortError") break;
         this.pending.shift();
-        const playback = this.play(audio);
-        this.current = { text: entry.text, playback };
-        this.dispatchEvent(new Event("playing"));
-        await playback.ended;
-        if (this.current?.playback !== playback) return; // stopped
-        this.heard.push(entry.text);
-        this.current = null;
+        this.dispatchEvent(new CustomEvent("error", { detail: error }));
+        continue;
       }
-    } finally {
-      this.running = false;
-      if (this.idle) this.dispatchEvent(new Event("idle"));
+      if (this.stopped) break;
+      this.pending.shift();
+      this.#schedule(entry.text, audio);
     }
+    this.running = false;
+    this.#announceIdle();
   }
+
+  #schedule(text, audio) {
+    const scheduled = { text, playback: this.play(audio) };
+    this.scheduled.push(scheduled);
+    if (this.scheduled.length === 1) this.dispatchEvent(new Event("playing"));
+    scheduled.playback.ended.then(() => {
+      if (this.stopped) return;
+      this.heard.push(text);
+      this.scheduled = this.scheduled.filter((s) => s !== scheduled);
+      this.#announceIdle();
+    });
+  }
+
+  #announceIdle() {
+    if (this.idle && !this.running && !this.stopped) this.dispatchEvent(new Event("idle"));
+  }
+}
+
+// The start of `text` heard after `fraction` of its audio, in whole words.
+function heardPart(text, fraction) {
+  const at = Math.floor(text.length * fraction);
+  const part = text.slice(0, at);
+  return at < text.length && /\S/.test(text[at]) ? part.replace(/\s*\S*$/, "") : part;
 }
