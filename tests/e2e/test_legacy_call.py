@@ -92,7 +92,8 @@ window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; 
 Object.defineProperty(window, "speechSynthesis", { value: {
   speak(u) {
     window.__spoken.push(u.text);
-    setTimeout(() => { u.onstart && u.onstart(); setTimeout(() => u.onend && u.onend(), 150); }, 10);
+    setTimeout(() => u.onstart && u.onstart(), 10);
+    setTimeout(() => u.onend && u.onend(), 160);
   },
   cancel() {},
 }});
