@@ -122,3 +122,22 @@ def _artifact(name: str):
 
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+def test_a_call_ended_elsewhere_ends_here_without_an_error(page, upstream, user):
+    page.get_by_test_id("call-start").click()
+    expect(status(page)).to_have_text("listening", timeout=15_000)
+    call = Call.objects.get(user=user)
+
+    # Ended from another device: OpenAI hangs up on this page and the status push arrives;
+    # whichever comes first, this is an ending, not an error.
+    ended = page.request.post(
+        f"/api/calls/{call.id}/end",
+        data={"reason": "ended_from_another_tab"},
+        headers={"X-CSRFToken": page.locator('meta[name="csrf-token"]').get_attribute("content")},
+    )
+
+    assert ended.ok
+    expect(status(page)).to_have_text("ended")
+    expect(page.get_by_test_id("call-error")).to_be_hidden()
+    expect(page.locator("#call-notice")).to_contain_text("ended from another tab")

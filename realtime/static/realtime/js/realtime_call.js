@@ -89,7 +89,7 @@ export class RealtimeCall extends EventTarget {
     const channel = (this.channel = pc.createDataChannel("oai-events"));
     channel.onmessage = (message) => this.#onEvent(message.data);
     channel.onopen = () => this.#onOpen();
-    channel.onclose = () => this.#fail("channel_closed", "The call was disconnected.");
+    channel.onclose = () => this.#lost("channel_closed", "The call was disconnected.");
     await pc.setLocalDescription(await pc.createOffer());
     const { call, sdp } = await api("/api/realtime/session", {
       method: "POST",
@@ -170,12 +170,27 @@ export class RealtimeCall extends EventTarget {
 
   #watchConnection() {
     const state = this.pc?.connectionState;
-    if (state === "failed") this.#fail("ice_failed", "The call's connection failed. Check your network and try again.");
+    if (state === "failed") this.#lost("ice_failed", "The call's connection failed. Check your network and try again.");
     if (state === "disconnected") {
       this.#later(DISCONNECT_GRACE_MS, () => {
-        if (this.pc?.connectionState === "disconnected") this.#fail("disconnected", "The call lost its connection.");
+        if (this.pc?.connectionState === "disconnected") this.#lost("disconnected", "The call lost its connection.");
       });
     }
+  }
+
+  // The connection went away. If the server ended the call (another tab, the longest-call
+  // rule), OpenAI hung up on us: that is an ending, not an error.
+  async #lost(code, message) {
+    if (this.closed) return;
+    const record = this.call && (await api(`/api/calls/${this.call.id}`).catch(() => null));
+    if (record && !["connecting", "active"].includes(record.status)) {
+      this.#close();
+      this.state = { ...this.state, status: "ended", endedBy: record.ended_reason };
+      this.#emit();
+      await this.queue.flush();
+      return;
+    }
+    this.#fail(code, message);
   }
 
   #fail(code, message) {

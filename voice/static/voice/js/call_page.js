@@ -130,9 +130,15 @@ function trackCall(update) {
     setStatus("ended");
     stopCall();
     current.end(update.ended_reason || "ended_elsewhere");
-    showNotice("This call was ended from another tab.");
+    showNotice(endedElsewhere(update.ended_reason));
   }
   updateStartButton();
+}
+
+function endedElsewhere(reason) {
+  if (reason === "ended_from_another_tab") return "This call was ended from another tab.";
+  if (reason === "max_duration") return "This call reached the longest call allowed.";
+  return "This call was ended elsewhere.";
 }
 
 async function refreshLiveCalls() {
@@ -286,6 +292,7 @@ function render(state) {
   if (state.status === "ended" && call) {
     stopCall();
     if (state.error) showProblem(state.error.message, { retry: true });
+    else if (state.endedBy) showNotice(endedElsewhere(state.endedBy));
   }
   meterStreams();
 }
