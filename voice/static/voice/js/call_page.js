@@ -5,6 +5,7 @@ import { api } from "../../js/api.js";
 import { AudioLevel } from "../../js/audio_level.js";
 import { StatusSocket } from "../../js/status_socket.js";
 import { TranscriptView } from "../../js/transcript_view.js";
+import { setUpKeyDialog } from "./key_dialog.js";
 
 const $ = (selector) => document.querySelector(selector);
 const config = JSON.parse($("#voice-client-config").textContent);
@@ -353,39 +354,6 @@ function capitalize(word) {
   return word.charAt(0).toUpperCase() + word.slice(1);
 }
 
-// --- the user's own key ----------------------------------------------------------------------
-
-const keyUi = {
-  dialog: $("#key-dialog"),
-  input: $("#key-input"),
-  status: $("#key-status"),
-  error: $("#key-error"),
-  remove: $("#key-remove"),
-};
-
-async function changeKey(request) {
-  keyUi.error.hidden = true;
-  try {
-    const key = await api("/api/voice/key", request);
-    keyUi.status.textContent = key.configured ? `Saved: ${key.masked}` : "No key saved.";
-    keyUi.remove.hidden = !key.configured;
-    keyUi.input.value = "";
-    Object.assign(config, await api("/api/voice/config")); // availability may have changed
-    setUpModes();
-  } catch (error) {
-    keyUi.error.textContent = error.message;
-    keyUi.error.hidden = false;
-  }
-}
-
-$("#key-open").addEventListener("click", () => keyUi.dialog.showModal());
-$("#key-cancel").addEventListener("click", () => keyUi.dialog.close());
-$("#key-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  changeKey({ method: "PUT", body: { api_key: keyUi.input.value.trim() } });
-});
-keyUi.remove.addEventListener("click", () => changeKey({ method: "DELETE" }));
-
 // --- wiring ---------------------------------------------------------------------------------
 
 ui.start.addEventListener("click", startCall);
@@ -445,4 +413,8 @@ const { realtimeSupport } = await import(bar.dataset.clientRealtime);
 unsupported = realtimeSupport();
 setUpEngines();
 setUpModes();
+setUpKeyDialog(async () => {
+  Object.assign(config, await api("/api/voice/config")); // availability may have changed
+  setUpModes();
+});
 fillMicrophones().catch(() => {});
