@@ -43,30 +43,26 @@ OFFER = (
 )
 
 
-async def start_call(client: httpx.AsyncClient, app: str, token: str) -> float:
+async def post_offer(client: httpx.AsyncClient, url: str, authorization: str) -> float:
+    """Seconds until the offer's 201 answer."""
     began = time.perf_counter()
     response = await client.post(
-        f"{app}/api/realtime/session",
+        url,
         content=OFFER,
-        headers={"Content-Type": "application/sdp", "Authorization": f"Token {token}"},
+        headers={"Content-Type": "application/sdp", "Authorization": authorization},
     )
     elapsed = time.perf_counter() - began
     if response.status_code != 201:
-        raise RuntimeError(f"session: {response.status_code} {response.text[:200]}")
+        raise RuntimeError(f"{url}: {response.status_code} {response.text[:200]}")
     return elapsed
 
 
-async def direct_call(client: httpx.AsyncClient, sim: str) -> float:
-    began = time.perf_counter()
-    response = await client.post(
-        f"{sim}/v1/realtime/calls",
-        content=OFFER,
-        headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {SERVER_KEY}"},
-    )
-    elapsed = time.perf_counter() - began
-    if response.status_code != 201:
-        raise RuntimeError(f"simulator: {response.status_code} {response.text[:200]}")
-    return elapsed
+def start_call(client: httpx.AsyncClient, app: str, token: str):
+    return post_offer(client, f"{app}/api/realtime/session", f"Token {token}")
+
+
+def direct_call(client: httpx.AsyncClient, sim: str):
+    return post_offer(client, f"{sim}/v1/realtime/calls", f"Bearer {SERVER_KEY}")
 
 
 async def overhead(app: str, sim: str, tokens: list[str]) -> bool:

@@ -160,14 +160,20 @@ class ReplyCreateApi(AsyncAPIView):
             text=serializer.validated_data["text"],
             user_item_id=serializer.validated_data.get("item_id"),
         )
-        first = await anext(events)  # errors before the stream starts get a plain JSON answer
-        return _sse_response(_prepend(first, events))
+        return _sse_response(await _started(events))
 
 
-async def _prepend(first, rest):
-    yield first
-    async for event in rest:
-        yield event
+async def _started(stream):
+    """`stream`, once its first item is produced: a failure before that (a refused key, a
+    rate limit) is raised here and answered as plain JSON, not as a broken stream."""
+    first = await anext(stream)
+
+    async def resumed():
+        yield first
+        async for item in stream:
+            yield item
+
+    return resumed()
 
 
 class SpeechCreateApi(AsyncAPIView):
@@ -196,10 +202,9 @@ class SpeechCreateApi(AsyncAPIView):
         serializer = self.InputSerializer(data=request.data)
         await sync_to_async(serializer.is_valid)(raise_exception=True)
         fields = serializer.validated_data
-        audio = _speech_chunks(request.user, fields)
-        first = await anext(audio)  # upstream errors surface here, as JSON
+        audio = await _started(_speech_chunks(request.user, fields))
         response = StreamingHttpResponse(
-            _prepend(first, audio), content_type=services.SPEECH_FORMATS[fields["format"]]
+            audio, content_type=services.SPEECH_FORMATS[fields["format"]]
         )
         response["Cache-Control"] = "no-store"
         return response
