@@ -21,12 +21,17 @@ from voice import errors
 from voice.db import release_connection
 from voice.errors import VoiceError
 from voice.models import Call, Message, Mode, VoiceConfig
-from voice.selectors import call_get, conversation_messages, preference_get, voice_config_get
+from voice.selectors import (
+    call_get,
+    conversation_context,
+    conversation_messages,
+    preference_get,
+    voice_config_get,
+)
 from voice.services.calls import call_check_and_start
 from voice.services.keys import api_key_resolve
 from voice.services.transcripts import transcript_upsert
 
-CONTEXT_MESSAGES = 20  # recent turns sent with each reply; enough for a spoken conversation
 SPEECH_FORMATS = {
     "mp3": "audio/mpeg",
     "opus": "audio/ogg",
@@ -131,8 +136,9 @@ def _start_reply(*, user, call_id, text, user_item_id) -> tuple[_Prepared, list[
             {"item_id": user_item_id, "role": "user", "text": text, "previous_item_id": previous}
         ],
     )
+    earlier = conversation_context(conversation_id=prepared.call.conversation_id)
     context = [{"role": "system", "content": prepared.config.instructions}]
-    context += [{"role": m.role, "content": m.text} for m in history[-CONTEXT_MESSAGES:] if m.text]
+    context += [{"role": m.role, "content": m.text} for m in earlier if m.item_id != user_item_id]
     context.append({"role": "user", "content": text})
     release_connection()
     return prepared, context, user_item_id, assistant_item_id

@@ -120,6 +120,11 @@ class VoiceConfig(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(600)],
         help_text="How many calls one user may start per minute before being throttled.",
     )
+    context_messages = models.PositiveSmallIntegerField(
+        default=20,
+        validators=[MaxValueValidator(200)],
+        help_text="Earlier messages sent into a continued call (0: none).",
+    )
     stt_model = models.CharField(
         "speech-to-text model",
         max_length=100,
@@ -217,6 +222,8 @@ class Call(models.Model):
     connected_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_reason = models.CharField(max_length=64, blank=True)
+    # When the call monitor sent the conversation's earlier turns into the call (once per call).
+    context_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-started_at"]

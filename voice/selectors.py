@@ -161,3 +161,29 @@ def conversation_get_or_none(
         return conversation_get(user=user, conversation_id=UUID(conversation_id))
     except (ValueError, errors.VoiceError):
         return None
+
+
+# Earlier turns sent into a continued call, newest kept: a cap by characters as well as by
+# count, so a few very long messages cannot blow up the model's context (or its price).
+CONTEXT_MAX_CHARS = 12_000
+
+
+def conversation_context(
+    *, conversation_id: UUID, exclude_call: Call | None = None, max_messages: int | None = None
+) -> list[Message]:
+    """The conversation's latest turns with text, oldest first, within the admin's
+    `context_messages` and `CONTEXT_MAX_CHARS`: what both modes remember of earlier calls."""
+    limit = voice_config_get().context_messages if max_messages is None else max_messages
+    if limit <= 0:
+        return []
+    messages = Message.objects.filter(conversation_id=conversation_id).exclude(text="")
+    if exclude_call is not None:
+        messages = messages.exclude(call=exclude_call)
+    latest = messages_in_order(messages.order_by("-created_at", "-pk")[: limit * 2])[-limit:]
+    kept, total = [], 0
+    for message in reversed(latest):
+        total += len(message.text)
+        if total > CONTEXT_MAX_CHARS:
+            break
+        kept.append(message)
+    return kept[::-1]

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from tests.conftest import SERVER_KEY
 from tests.factories import make_call
 from tests.legacy.conftest import wav_bytes
-from voice.models import Call, Message
+from voice.models import Call, Message, VoiceConfig
 
 # Streamed answers are read on the view's own event loop, as under daphne: an async client,
 # whose ORM work runs in a worker thread and so needs committed test data.
@@ -152,6 +152,19 @@ async def test_the_conversation_so_far_is_sent_as_context(aapi, legacy_call, fas
     second = fast_upstream.requests("/v1/chat/completions")[-1]["json"]["messages"]
     assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
     assert second[1]["content"] == "First question"
+
+
+@STREAMING
+async def test_the_admins_context_size_is_what_a_reply_remembers(aapi, legacy_call, fast_upstream):
+    await VoiceConfig.objects.aupdate_or_create(pk=1, defaults={"context_messages": 1})
+    for text in ("First question", "Second question"):
+        await events(
+            await aapi.post("/api/legacy/replies", {"call": legacy_call["id"], "text": text})
+        )
+
+    second = fast_upstream.requests("/v1/chat/completions")[-1]["json"]["messages"]
+    assert [m["role"] for m in second] == ["system", "assistant", "user"]
+    assert second[-1]["content"] == "Second question"
 
 
 def test_a_refused_reply_is_a_plain_error_and_the_words_are_kept(

@@ -188,3 +188,12 @@ def calls_expire_stale(
         live = live.filter(user=user)
     max_minutes = (config or voice_config_get()).max_call_minutes
     return _expire(_stale(list(live), now=now, max_minutes=max_minutes), now=now)
+
+
+def call_context_claim(*, call: Call) -> bool:
+    """Whether the caller is the one to send the call its conversation's earlier turns: true
+    once per call, across monitor workers (one UPDATE wins), so a takeover never repeats them."""
+    claimed = Call.objects.filter(pk=call.pk, context_sent_at__isnull=True).update(
+        context_sent_at=timezone.now()
+    )
+    return claimed == 1

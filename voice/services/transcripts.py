@@ -81,3 +81,31 @@ def _title_from(text: str) -> str:
     if len(text) <= TITLE_MAX_CHARS:
         return text
     return text[: TITLE_MAX_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+@transaction.atomic
+def transcript_fill(*, call: Call, items: list[dict]) -> list[Message]:
+    """The call monitor's save: fill in what the page has not saved, never overwrite it.
+
+    An item nobody saved is inserted; an item saved whole that the monitor knows was cut off
+    becomes interrupted with the monitor's heard text (the page died before it could say so);
+    anything else the page saved wins, above all its "as heard" text of an interrupted reply.
+    """
+    existing = {
+        m.item_id: m
+        for m in Message.objects.filter(
+            conversation_id=call.conversation_id, item_id__in=[i["item_id"] for i in items]
+        )
+    }
+    missing = [item for item in items if item["item_id"] not in existing]
+    cut_off = [
+        item
+        for item in items
+        if item.get("interrupted")
+        and item["item_id"] in existing
+        and not existing[item["item_id"]].interrupted
+    ]
+    saved = transcript_upsert(call=call, items=missing, keep_existing=True) if missing else []
+    if cut_off:
+        saved += transcript_upsert(call=call, items=cut_off)
+    return saved
