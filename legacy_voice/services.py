@@ -130,13 +130,13 @@ def _start_reply(*, user, call_id, text, user_item_id) -> tuple[_Prepared, list[
         if m.item_id != user_item_id
     ]
     previous = history[-1].item_id if history else None
+    earlier = conversation_context(conversation_id=prepared.call.conversation_id)  # before ours
     transcript_upsert(
         call=prepared.call,
         items=[
             {"item_id": user_item_id, "role": "user", "text": text, "previous_item_id": previous}
         ],
     )
-    earlier = conversation_context(conversation_id=prepared.call.conversation_id)
     context = [{"role": "system", "content": prepared.config.instructions}]
     context += [{"role": m.role, "content": m.text} for m in earlier if m.item_id != user_item_id]
     context.append({"role": "user", "content": text})
