@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from voiceproject.middleware_list import MiddlewareList
 
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = MiddlewareList(
     [
         "voiceproject.middleware.SecurityMiddleware",
+        "voiceproject.middleware.ContentSecurityPolicyMiddleware",
         "voice.middleware.ApiErrorMiddleware",
         "voiceproject.middleware.SessionMiddleware",
         "voiceproject.middleware.CommonMiddleware",
@@ -83,6 +85,7 @@ TEMPLATES = [
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
+                "django.template.context_processors.csp",
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -166,6 +169,40 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = env.str(
     "SECURE_CROSS_ORIGIN_OPENER_POLICY", default="same-origin"
 )
 X_FRAME_OPTIONS = "DENY"
+# No inline script or style anywhere: pages load our own ES modules and stylesheets. Templates
+# that need an inline block (the admin's) get a per-response nonce via {% csp_nonce_attr %}.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],  # the API and /ws/voice; WebRTC media is not fetched
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# The call page needs the microphone, for this origin only; nothing else is ever used.
+PERMISSIONS_POLICY = {
+    "microphone": ["self"],
+    "autoplay": ["self"],  # the assistant's voice plays without a click of its own
+    **{
+        feature: []
+        for feature in (
+            "accelerometer",
+            "camera",
+            "display-capture",
+            "geolocation",
+            "gyroscope",
+            "hid",
+            "magnetometer",
+            "midi",
+            "payment",
+            "serial",
+            "usb",
+        )
+    },
+}
 
 # --- The voice module -------------------------------------------------------------------------
 
