@@ -10,6 +10,8 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-with-enough-entropy-01
 # A fixed Fernet key (not derived from SECRET_KEY): rotation tests prepend their own keys.
 os.environ.setdefault("VOICE_ENCRYPTION_KEYS", "GQbGz3oO2WqbVAd3Kl8rBSxRl5cMI8e1B1HQmnw2B2o=")
 os.environ.setdefault("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+# The simulator and the test fakes answer over plain HTTP on loopback.
+os.environ.setdefault("OPENAI_ALLOW_INSECURE_BASE_URL", "true")
 
 from voiceproject.settings import *  # noqa: F403
 from voiceproject.settings import BASE_DIR, DATABASES

@@ -208,6 +208,15 @@ PERMISSIONS_POLICY = {
 
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1").rstrip("/")
+# Keys travel in every upstream request's header: over plain HTTP only to a private gateway
+# the deployer vouches for (or, with DEBUG, the local simulator).
+OPENAI_ALLOW_INSECURE_BASE_URL = env.bool("OPENAI_ALLOW_INSECURE_BASE_URL", default=False)
+if not (DEBUG or OPENAI_ALLOW_INSECURE_BASE_URL or OPENAI_BASE_URL.startswith("https://")):
+    raise ImproperlyConfigured(
+        f"OPENAI_BASE_URL must start with https:// when DEBUG is false (it is "
+        f"{OPENAI_BASE_URL!r}): API keys would cross the network in clear. For a private "
+        "gateway you trust, set OPENAI_ALLOW_INSECURE_BASE_URL=true."
+    )
 UPSTREAM_TIMEOUT_S = env.float("UPSTREAM_TIMEOUT_S", default=15.0)
 # Set by `make run` when it serves against the local simulator: the page shows a badge.
 VOICE_SIMULATOR = env.bool("VOICE_SIMULATOR", default=False)

@@ -28,6 +28,8 @@ SECURITY_SETTINGS = {
     "SECURE_HSTS_INCLUDE_SUBDOMAINS",
     "SECURE_REFERRER_POLICY",
     "SECURE_CROSS_ORIGIN_OPENER_POLICY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ALLOW_INSECURE_BASE_URL",
 }
 
 
@@ -60,6 +62,33 @@ def test_a_malformed_encryption_key_refuses_to_start():
 
     assert result.returncode != 0
     assert "VOICE_ENCRYPTION_KEYS holds a malformed key" in result.stderr
+
+
+def test_a_plain_http_openai_base_url_refuses_to_start_in_production():
+    result = manage("check", env={**PRODUCTION, "OPENAI_BASE_URL": "http://gateway.internal/v1"})
+
+    assert result.returncode != 0
+    assert "OPENAI_BASE_URL must start with https://" in result.stderr
+    assert "OPENAI_ALLOW_INSECURE_BASE_URL=true" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {**PRODUCTION, "OPENAI_BASE_URL": "https://gateway.internal/v1"},
+        {
+            **PRODUCTION,
+            "OPENAI_BASE_URL": "http://gateway.internal/v1",
+            "OPENAI_ALLOW_INSECURE_BASE_URL": "true",
+        },
+        {"DEBUG": "true", "OPENAI_BASE_URL": "http://127.0.0.1:8100/v1"},
+    ],
+    ids=["https", "insecure-allowed", "debug"],
+)
+def test_an_openai_base_url_starts_when_https_allowed_or_debug(env):
+    result = manage("check", env=env)
+
+    assert result.returncode == 0, result.stderr
 
 
 def test_check_deploy_is_clean_with_production_settings():
