@@ -20,6 +20,10 @@ SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+AUTHENTICATION_BACKENDS = [
+    "tests.login_backend.AxesBackendOutsideTestClientLogins",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that threads and live test servers share the test database.

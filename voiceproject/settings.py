@@ -5,6 +5,7 @@ With DEBUG off, every secret must be given: we fail at start-up rather than run 
 """
 
 import base64
+import datetime
 import hashlib
 from pathlib import Path
 
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "voice",
@@ -72,6 +74,8 @@ MIDDLEWARE = MiddlewareList(
         "voiceproject.middleware.AuthenticationMiddleware",
         "voiceproject.middleware.MessageMiddleware",
         "voiceproject.middleware.XFrameOptionsMiddleware",
+        # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+        "axes.middleware.AxesMiddleware",
     ]
 )
 
@@ -144,6 +148,24 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Failed logins (the login page and the admin's) are limited per account and per address,
+# each on its own: guessing one account's password and trying one password on many accounts
+# both hit the limit. A success resets the account's count; the lock lifts after the cool-off.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "voiceproject.logins.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "voiceproject.logins.client_ip"
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (admin: Axes); successes need no table
+# How many proxies in front of the app append to X-Forwarded-For; 0 trusts no header and
+# uses the connection's address (a client could write any X-Forwarded-For it likes).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -260,6 +282,7 @@ REST_FRAMEWORK = {
         "legacy_transcriptions": env.str("THROTTLE_LEGACY_TRANSCRIPTIONS", default="60/min"),
         "legacy_replies": env.str("THROTTLE_LEGACY_REPLIES", default="60/min"),
         "legacy_speech": env.str("THROTTLE_LEGACY_SPEECH", default="300/min"),
+        "voice_token": env.str("THROTTLE_VOICE_TOKEN", default="10/min"),
     },
 }
 
@@ -291,5 +314,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # One line per upstream request is noise; failures are logged by voice.upstream.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # failed logins and lockouts, not every start-up
+    },
 }

@@ -1,0 +1,18 @@
+"""Users' API tokens for integrations (DRF authtoken, one per user): made, rotated and revoked
+by their owner. A token is shown once, when it is made; after that only whether one exists."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+
+@transaction.atomic
+def api_token_rotate(*, user: AbstractBaseUser) -> Token:
+    """A new token for `user`; the old one (if any) stops working at once."""
+    api_token_revoke(user=user)
+    return Token.objects.create(user=user)
+
+
+@transaction.atomic
+def api_token_revoke(*, user: AbstractBaseUser) -> None:
+    Token.objects.filter(user=user).delete()
