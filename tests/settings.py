@@ -6,6 +6,9 @@ redirect is turned off, since the test client and the live test servers speak pl
 
 import os
 
+# A developer's .env (the first `make run` writes one with DEBUG=true) must not leak into the
+# suite, nor into the servers and commands it starts: they inherit this.
+os.environ.setdefault("VOICE_ENV_FILE", "")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-with-enough-entropy-0123456789")
 # A fixed Fernet key (not derived from SECRET_KEY): rotation tests prepend their own keys.
 os.environ.setdefault("VOICE_ENCRYPTION_KEYS", "GQbGz3oO2WqbVAd3Kl8rBSxRl5cMI8e1B1HQmnw2B2o=")

@@ -7,6 +7,7 @@ With DEBUG off, every secret must be given: we fail at start-up rather than run 
 import base64
 import datetime
 import hashlib
+import os
 from pathlib import Path
 
 import environ
@@ -18,8 +19,11 @@ from voiceproject.middleware_list import MiddlewareList
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").exists():
-    environ.Env.read_env(BASE_DIR / ".env")
+# `.env` (the first `make run` writes one for development) fills in what the environment leaves
+# unset. VOICE_ENV_FILE names another file, or "" for none: the test suite reads only its own.
+ENV_FILE = os.environ.get("VOICE_ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).exists():
+    environ.Env.read_env(ENV_FILE)
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -28,7 +32,8 @@ def _required(name: str) -> str:
     value = env.str(name, default="")
     if not value:
         raise ImproperlyConfigured(
-            f"{name} must be set when DEBUG is false (see .env.example for what it is)."
+            f"{name} must be set when DEBUG is false (see .env.example for what it is). "
+            "For development, `make run` writes a .env with DEBUG=true and generated secrets."
         )
     return value
 
