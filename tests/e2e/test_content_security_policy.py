@@ -27,6 +27,10 @@ POLICY_WORDS = ("Content Security Policy", "Content-Security-Policy", "Permissio
 
 @pytest.fixture
 def violations(context) -> list[str]:
+    return watch(context)
+
+
+def watch(context) -> list[str]:
     """What the browser refused or complained about, from any page of this context."""
     found: list[str] = []
     context.expose_binding("reportCspViolation", lambda _source, text: found.append(text))
@@ -55,6 +59,24 @@ def test_a_call_and_the_key_dialog_run_without_a_violation(context, violations, 
     page.click("#key-open")
     expect(page.locator("#key-dialog")).to_be_visible()
     page.click("#key-cancel")
+
+    assert violations == []
+
+
+def test_a_legacy_turn_runs_without_a_violation(calm_context, user, upstream):
+    from voice.services.preferences import preference_update
+
+    violations = watch(calm_context)
+    upstream.configure(stt_latency_ms=100, llm_ttft_ms=100, llm_tokens_per_s=60, tts_ttfb_ms=50)
+    preference_update(user=user, mode="legacy")
+    page = calm_context.new_page()
+    log_in(page, user.username)
+
+    page.get_by_test_id("call-start").click()
+    expect(status(page)).to_have_text("speaking", timeout=30_000)  # heard, answered, spoken
+    expect(status(page)).to_have_text("listening", timeout=30_000)
+    page.get_by_test_id("call-end").click()
+    expect(status(page)).to_have_text("ended")
 
     assert violations == []
 
