@@ -131,3 +131,12 @@ def test_behind_a_trusted_proxy_the_forwarded_client_address_counts(user, settin
     assert attacker.status_code == 429
     assert neighbour.status_code == 302  # another client behind the same proxy is not locked
     assert logged_in(client)
+
+
+def test_a_failed_attempt_is_recorded_without_the_password(user):
+    log_in(user.username, "my-secret-guess-123")
+
+    attempt = AccessAttempt.objects.get()
+
+    assert attempt.username == user.username
+    assert "my-secret-guess-123" not in attempt.post_data
