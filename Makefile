@@ -43,7 +43,10 @@ system-packages:
 	fi
 
 run: export DEBUG ?= true
+# The first run writes a local .env (DEBUG on, generated secrets) so every manage.py command
+# works afterwards too; an existing .env is left as it is.
 run: setup system-packages
+	@$(PY) scripts/dev_env.py
 	@$(PY) manage.py migrate --noinput
 	@$(PY) manage.py voice_demo_user
 	@PORT=$(PORT) HOST=$(HOST) SIM_PORT=$(SIM_PORT) scripts/serve

@@ -45,6 +45,7 @@ def app_env(database_url: str, **extra: str) -> dict:
         VOICE_ENCRYPTION_KEYS=ENCRYPTION_KEY,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
+        OPENAI_ALLOW_INSECURE_BASE_URL="true",  # the simulator speaks plain HTTP on loopback
         DATABASE_URL=database_url,
         LOG_LEVEL="WARNING",
         **extra,

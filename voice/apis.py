@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from realtime.services import call_end_and_hang_up
@@ -20,6 +21,7 @@ from voice.serializers import CallSerializer, ItemSerializer
 from voice.services import calls as call_services
 from voice.services import keys as key_services
 from voice.services import preferences as preference_services
+from voice.services import tokens as token_services
 from voice.services import transcripts as transcript_services
 from voice.validators import ITEM_ID_PATTERN, OPENAI_KEY_PATTERN
 
@@ -140,6 +142,53 @@ class ApiKeyApi(APIView):
     def delete(self, request: Request) -> Response:
         key_services.api_key_clear(user=request.user)
         return Response(selectors.api_key_data(user=request.user))
+
+
+# --- the user's API token (for integrations) --------------------------------------------------
+
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class ApiTokenOutputSerializer(serializers.Serializer):
+    configured = serializers.BooleanField()
+    created_at = serializers.DateTimeField(allow_null=True)
+
+
+class ApiTokenApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "voice_token"
+
+    @extend_schema_serializer(component_name="ApiTokenCreated")
+    class CreatedSerializer(ApiTokenOutputSerializer):
+        token = serializers.CharField(
+            help_text="Shown this once, never again: send it as `Authorization: Token <token>`."
+        )
+
+    @extend_schema(
+        summary="Whether the user has an API token (never the token)",
+        responses={200: ApiTokenOutputSerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(ApiTokenOutputSerializer(selectors.api_token_data(user=request.user)).data)
+
+    @extend_schema(
+        summary="Create or rotate the user's API token (the old one stops working)",
+        request=None,
+        responses={201: CreatedSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        token = token_services.api_token_rotate(user=request.user)
+        body = {"configured": True, "created_at": token.created, "token": token.key}
+        # The only time the token is sent: keep it out of every cache on the way.
+        return Response(self.CreatedSerializer(body).data, status=201, headers=_NO_STORE)
+
+    @extend_schema(
+        summary="Revoke the user's API token", request=None, responses={204: None, **ERRORS}
+    )
+    def delete(self, request: Request) -> Response:
+        token_services.api_token_revoke(user=request.user)
+        return Response(status=204)
 
 
 # --- calls ------------------------------------------------------------------------------------

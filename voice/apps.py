@@ -10,3 +10,9 @@ class VoiceConfigApp(AppConfig):
         from voice import crypto
 
         crypto.validate_configured_keys()
+
+        from django.contrib.auth.signals import user_logged_out
+
+        from voice import events
+
+        user_logged_out.connect(events.session_logged_out, dispatch_uid="voice.session_sockets")

@@ -13,6 +13,20 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 
+class Secret(str):
+    """A key in clear: a plain `str` wherever it is used, masked wherever it is printed.
+
+    `repr` is what dataclasses, tracebacks' local-variable dumps, debuggers and error trackers
+    show, so any object that holds one (a resolved key, a call plan, a prepared request)
+    prints `Secret('…abcd')` instead of the key.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Secret('…{self[-4:]}')" if len(self) >= 16 else "Secret('…')"
+
+
 class KeyDecryptionError(Exception):
     """A stored key cannot be read with the configured encryption keys."""
 
@@ -46,9 +60,9 @@ def encrypt(plaintext: str) -> str:
     return _multi_fernet().encrypt(plaintext.encode()).decode()
 
 
-def decrypt(token: str) -> str:
+def decrypt(token: str) -> Secret:
     try:
-        return _multi_fernet().decrypt(token.encode()).decode()
+        return Secret(_multi_fernet().decrypt(token.encode()).decode())
     except InvalidToken as exc:
         raise KeyDecryptionError(
             "A stored OpenAI key cannot be decrypted with VOICE_ENCRYPTION_KEYS: the key it was "

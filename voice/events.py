@@ -9,6 +9,7 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.utils.crypto import salted_hmac
 
 logger = logging.getLogger(__name__)
 
@@ -31,3 +32,26 @@ def _send(user_id: int, message: dict) -> None:
     except Exception:
         # Status push is best effort: the database already holds the truth, pages re-read it.
         logger.exception("Could not publish %s to user %s", message.get("type"), user_id)
+
+
+def socket_credential(kind: str, secret: str) -> str:
+    """What a socket was opened with ("session" key or API "token"), as a digest: the channel
+    layer (a shared Redis) never carries a session key or a token."""
+    return salted_hmac(
+        "voice.socket-credential", f"{kind}:{secret}", algorithm="sha256"
+    ).hexdigest()
+
+
+def credential_ended(*, user_id: int, kind: str, secret: str) -> None:
+    """Close the user's sockets opened with this session or token (logout, token revoked)."""
+    publish_to_user(
+        user_id=user_id,
+        message={"type": "auth.ended", "credential": socket_credential(kind, secret)},
+    )
+
+
+def session_logged_out(sender, request, user, **kwargs) -> None:
+    """`user_logged_out` receiver: that session's sockets close; the user's others stay."""
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if user is not None and session_key:
+        credential_ended(user_id=user.pk, kind="session", secret=session_key)

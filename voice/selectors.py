@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, QuerySet
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from voice import errors
 from voice.models import (
@@ -124,6 +125,12 @@ def preference_data(*, user: AbstractBaseUser) -> dict:
 def api_key_data(*, user: AbstractBaseUser) -> dict:
     row = UserApiKey.objects.filter(user=user).first()
     return {"configured": row is not None, "masked": row.masked if row else None}
+
+
+def api_token_data(*, user: AbstractBaseUser) -> dict:
+    """Whether the user has an API token, and since when; never the token itself."""
+    created = Token.objects.filter(user=user).values_list("created", flat=True).first()
+    return {"configured": created is not None, "created_at": created}
 
 
 def client_config(*, user: AbstractBaseUser) -> dict:

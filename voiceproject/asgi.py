@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP to Django, websockets through the origin check and the session auth."""
+"""ASGI entry point: HTTP to Django; websockets through the origin check (scheme, host and
+port), then session or token authentication."""
 
 import os
 
@@ -10,10 +11,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from voice.middleware import SameOriginValidator, TokenAuthMiddleware  # noqa: E402
 from voice.routing import websocket_urlpatterns  # noqa: E402
 
 http_app = django_asgi_app
@@ -39,8 +40,8 @@ application = ProtocolTypeRouter(
     {
         "lifespan": lifespan,
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": SameOriginValidator(
+            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

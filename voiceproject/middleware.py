@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
-from django.middleware import clickjacking, common, csrf, security
+from django.middleware import clickjacking, common, csp, csrf, security
 
 
 class InlineHooksMixin:
@@ -30,6 +30,23 @@ class InlineHooksMixin:
 
 
 class SecurityMiddleware(InlineHooksMixin, security.SecurityMiddleware):
+    """Django's, plus the Permissions-Policy header, which Django does not set."""
+
+    def process_response(self, request, response):
+        response = super().process_response(request, response)
+        if settings.PERMISSIONS_POLICY:
+            response.headers.setdefault(
+                "Permissions-Policy", permissions_policy(settings.PERMISSIONS_POLICY)
+            )
+        return response
+
+
+def permissions_policy(features: dict[str, list[str]]) -> str:
+    """`{"microphone": ["self"], "camera": []}` → `microphone=(self), camera=()`."""
+    return ", ".join(f"{feature}=({' '.join(allow)})" for feature, allow in features.items())
+
+
+class ContentSecurityPolicyMiddleware(InlineHooksMixin, csp.ContentSecurityPolicyMiddleware):
     pass
 
 

@@ -5,17 +5,25 @@ With DEBUG off, every secret must be given: we fail at start-up rather than run 
 """
 
 import base64
+import datetime
 import hashlib
+import os
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from voiceproject.middleware_list import MiddlewareList
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").exists():
-    environ.Env.read_env(BASE_DIR / ".env")
+# `.env` (the first `make run` writes one for development) fills in what the environment leaves
+# unset. VOICE_ENV_FILE names another file, or "" for none: the test suite reads only its own.
+ENV_FILE = os.environ.get("VOICE_ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).exists():
+    environ.Env.read_env(ENV_FILE)
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -24,7 +32,8 @@ def _required(name: str) -> str:
     value = env.str(name, default="")
     if not value:
         raise ImproperlyConfigured(
-            f"{name} must be set when DEBUG is false (see .env.example for what it is)."
+            f"{name} must be set when DEBUG is false (see .env.example for what it is). "
+            "For development, `make run` writes a .env with DEBUG=true and generated secrets."
         )
     return value
 
@@ -49,6 +58,7 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "voice",
@@ -57,17 +67,22 @@ INSTALLED_APPS = [
 ]
 
 # Django's usual stack; voiceproject.middleware runs the same classes without a thread hop per
-# hook under ASGI (see its docstring).
-MIDDLEWARE = [
-    "voiceproject.middleware.SecurityMiddleware",
-    "voice.middleware.ApiErrorMiddleware",
-    "voiceproject.middleware.SessionMiddleware",
-    "voiceproject.middleware.CommonMiddleware",
-    "voiceproject.middleware.CsrfViewMiddleware",
-    "voiceproject.middleware.AuthenticationMiddleware",
-    "voiceproject.middleware.MessageMiddleware",
-    "voiceproject.middleware.XFrameOptionsMiddleware",
-]
+# hook under ASGI (see its docstring). MiddlewareList lets Django's deploy checks see them.
+MIDDLEWARE = MiddlewareList(
+    [
+        "voiceproject.middleware.SecurityMiddleware",
+        "voiceproject.middleware.ContentSecurityPolicyMiddleware",
+        "voice.middleware.ApiErrorMiddleware",
+        "voiceproject.middleware.SessionMiddleware",
+        "voiceproject.middleware.CommonMiddleware",
+        "voiceproject.middleware.CsrfViewMiddleware",
+        "voiceproject.middleware.AuthenticationMiddleware",
+        "voiceproject.middleware.MessageMiddleware",
+        "voiceproject.middleware.XFrameOptionsMiddleware",
+        # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+        "axes.middleware.AxesMiddleware",
+    ]
+)
 
 ROOT_URLCONF = "voiceproject.urls"
 ASGI_APPLICATION = "voiceproject.asgi.application"
@@ -79,6 +94,7 @@ TEMPLATES = [
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
+                "django.template.context_processors.csp",
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -138,37 +154,96 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+# Failed logins (the login page and the admin's) are limited per account and per address,
+# each on its own: guessing one account's password and trying one password on many accounts
+# both hit the limit. A success resets the account's count; the lock lifts after the cool-off.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "voiceproject.logins.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "voiceproject.logins.client_ip"
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (admin: Axes); successes need no table
+# How many proxies in front of the app append to X-Forwarded-For; 0 trusts no header and
+# uses the connection's address (a client could write any X-Forwarded-For it likes).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
-# Production hardening; every value is overridable for a deployment behind a TLS proxy.
+# Production hardening (`manage.py check --deploy` checks all of it); every value is
+# overridable, e.g. for a deployment behind a TLS-terminating proxy.
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 60 * 60 * 24 * 30)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+# Preloading binds the whole domain to HTTPS in browsers for good: the deployer's decision, so
+# it is off by default and `check --deploy` says so (security.W021) until they make it.
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-# Preloading binds the whole domain to HTTPS in browsers for good: the deployer's decision
-# (SECURE_HSTS_PRELOAD=true), not a default a module should make for them.
-SILENCED_SYSTEM_CHECKS = [
-    "security.W021",
-    # These three look for Django's own middleware paths; MIDDLEWARE holds subclasses of the
-    # same classes (voiceproject.middleware), which tests/voice/test_settings.py asserts.
-    "security.W001",
-    "security.W002",
-    "security.W003",
-]
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
+    # Only behind a proxy that always sets (or strips) the header: otherwise a client could
+    # claim HTTPS and skip the redirect.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# The page asks for the microphone; nothing else may be used by embedded content.
-SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = env.str("SECURE_REFERRER_POLICY", default="same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = env.str(
+    "SECURE_CROSS_ORIGIN_OPENER_POLICY", default="same-origin"
+)
 X_FRAME_OPTIONS = "DENY"
+# No inline script or style anywhere: pages load our own ES modules and stylesheets. Templates
+# that need an inline block (the admin's) get a per-response nonce via {% csp_nonce_attr %}.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],  # the API and /ws/voice; WebRTC media is not fetched
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# The call page needs the microphone, for this origin only; nothing else is ever used.
+PERMISSIONS_POLICY = {
+    "microphone": ["self"],
+    "autoplay": ["self"],  # the assistant's voice plays without a click of its own
+    **{
+        feature: []
+        for feature in (
+            "accelerometer",
+            "camera",
+            "display-capture",
+            "geolocation",
+            "gyroscope",
+            "hid",
+            "magnetometer",
+            "midi",
+            "payment",
+            "serial",
+            "usb",
+        )
+    },
+}
 
 # --- The voice module -------------------------------------------------------------------------
 
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1").rstrip("/")
+# Keys travel in every upstream request's header: over plain HTTP only to a private gateway
+# the deployer vouches for (or, with DEBUG, the local simulator).
+OPENAI_ALLOW_INSECURE_BASE_URL = env.bool("OPENAI_ALLOW_INSECURE_BASE_URL", default=False)
+if not (DEBUG or OPENAI_ALLOW_INSECURE_BASE_URL or OPENAI_BASE_URL.startswith("https://")):
+    raise ImproperlyConfigured(
+        f"OPENAI_BASE_URL must start with https:// when DEBUG is false (it is "
+        f"{OPENAI_BASE_URL!r}): API keys would cross the network in clear. For a private "
+        "gateway you trust, set OPENAI_ALLOW_INSECURE_BASE_URL=true."
+    )
 UPSTREAM_TIMEOUT_S = env.float("UPSTREAM_TIMEOUT_S", default=15.0)
 # Set by `make run` when it serves against the local simulator: the page shows a badge.
 VOICE_SIMULATOR = env.bool("VOICE_SIMULATOR", default=False)
@@ -212,6 +287,7 @@ REST_FRAMEWORK = {
         "legacy_transcriptions": env.str("THROTTLE_LEGACY_TRANSCRIPTIONS", default="60/min"),
         "legacy_replies": env.str("THROTTLE_LEGACY_REPLIES", default="60/min"),
         "legacy_speech": env.str("THROTTLE_LEGACY_SPEECH", default="300/min"),
+        "voice_token": env.str("THROTTLE_VOICE_TOKEN", default="10/min"),
     },
 }
 
@@ -243,5 +319,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # One line per upstream request is noise; failures are logged by voice.upstream.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # failed logins and lockouts, not every start-up
+    },
 }

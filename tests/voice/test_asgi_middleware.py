@@ -39,6 +39,23 @@ async def test_security_headers_are_set_under_asgi():
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+async def test_the_policies_allow_our_own_scripts_and_microphone_only():
+    response = await AsyncClient().get("/accounts/login/")
+
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in response["Content-Security-Policy"].split(";")
+    )
+    assert policy["script-src"] == "'self'"  # no 'unsafe-inline', no nonce on a page without one
+    assert policy["default-src"] == "'self'"
+    assert policy["object-src"] == "'none'"
+    features = response["Permissions-Policy"]
+    assert "microphone=(self)" in features
+    assert "camera=()" in features
+    assert "geolocation=()" in features
 
 
 async def test_admin_messages_reach_the_next_page_under_asgi():

@@ -1,6 +1,8 @@
 """The user's own OpenAI key: encrypted at rest, shown only masked, never logged."""
 
+import dataclasses
 import logging
+import traceback
 
 import pytest
 from cryptography.fernet import Fernet
@@ -129,3 +131,36 @@ def test_the_key_policy_decides_whose_key_pays(
         assert resolved.source == source
         assert resolved.value == (value or server_key)
         assert resolved.value not in repr(resolved)
+
+
+@dataclasses.dataclass
+class _Plan:  # the shape of realtime's and legacy's prepared calls
+    api_key: str
+    model: str
+
+
+def _traceback_with_locals(resolved) -> str:
+    """What an error tracker shows for a failure in code that holds the key."""
+    try:
+        key = resolved.value
+        raise RuntimeError(_Plan(api_key=key, model="gpt-realtime"))
+    except RuntimeError as exc:
+        report = traceback.TracebackException.from_exception(exc, capture_locals=True)
+        return "".join(report.format())
+
+
+@pytest.mark.parametrize("whose", ["user", "server"])
+def test_a_resolved_key_never_prints_in_clear(user, settings, whose):
+    """Whatever holds the key (the pipelines copy it into their plans) prints it masked."""
+    settings.OPENAI_API_KEY = "sk-server-secret-0000000000000000wxyz"
+    if whose == "user":
+        api_key_set(user=user, api_key=KEY)
+
+    resolved = api_key_resolve(user=user, config=voice_config_get())
+
+    clear = KEY if whose == "user" else settings.OPENAI_API_KEY
+    assert resolved.source == whose
+    assert f"Bearer {resolved.value}" == f"Bearer {clear}"  # a str to everything that uses it
+    assert repr(resolved.value) == "Secret('…wxyz')"
+    for printed in (repr(resolved), str(resolved), _traceback_with_locals(resolved)):
+        assert clear not in printed

@@ -15,7 +15,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ResolvedKey:
-    value: str = field(repr=False)  # never in a repr, a log line or a traceback's locals dump
+    # A `Secret`: whatever copies it along (the pipelines' call plans) prints it masked too.
+    value: crypto.Secret = field(repr=False)
     source: str  # "user" | "server"
 
 
@@ -44,5 +45,5 @@ def api_key_resolve(*, user: AbstractBaseUser, config: VoiceConfig) -> ResolvedK
                 logger.error("User %s: %s", user.pk, exc)
                 raise errors.key_unreadable() from exc
     if config.key_policy_allows(KeyPolicy.SERVER) and settings.OPENAI_API_KEY:
-        return ResolvedKey(settings.OPENAI_API_KEY, "server")
+        return ResolvedKey(crypto.Secret(settings.OPENAI_API_KEY), "server")
     return None
