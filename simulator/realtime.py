@@ -207,7 +207,8 @@ class Call:
         self.track.stop()
         if self.pc is not None:
             await self.pc.close()
-        await asyncio.gather(*(sideband.close(reason) for sideband in list(self.sidebands)))
+        sidebands, self.sidebands = self.sidebands, []
+        await asyncio.gather(*(sideband.close(reason) for sideband in sidebands))
 
     def describe(self) -> dict:
         conversation = self.conversation
