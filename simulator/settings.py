@@ -124,7 +124,7 @@ fail-bad (400) or fail-stall (held open for --stall-s) fails every /v1 request t
 
 test control (no auth):
   GET  /_sim/config, POST /_sim/config     read, retune runtime knobs (JSON object)
-  GET  /_sim/requests[?path=], DELETE      the request record, clear it
+  GET  /_sim/requests[?path=], DELETE      the request record (keys masked), clear it
   GET  /_sim/calls                         calls, with each conversation's items in order
   POST /_sim/calls/{id}/turn               {"text"?, "interrupt"?}: play one user turn
   POST /_sim/calls/{id}/expire             end a call as the 60-minute cap does
