@@ -7,13 +7,11 @@ put earlier turns at the start (``"root"``) or after any item. ``/_sim/calls`` s
 
 from dataclasses import dataclass
 
-SOURCES = ("client", "audio", "model")  # conversation.item.create, committed speech, a response
-
 
 @dataclass
 class Entry:
     item: dict  # the wire object, as events and conversation.item.retrieve show it
-    source: str
+    source: str  # "client" (conversation.item.create), "audio" (committed speech), "model"
     text: str | None  # what was said or written (a spoken turn's words, a reply's transcript)
     audio_ms: float = 0.0  # how long its audio lasts, for usage
     before_first_response: bool = False
@@ -47,9 +45,6 @@ class History:
 
     def __iter__(self):
         return iter(list(self._entries.values()))
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     def get(self, item_id) -> Entry | None:
         return self._entries.get(item_id)

@@ -2,7 +2,10 @@
 ``/hangup`` ends it, and the ``/v1/realtime?call_id=`` websocket is its sideband.
 
 A ``Call`` owns the peer connection, the ``oai-events`` data channel, the microphone reader and
-the sidebands; what happens in the conversation is ``conversation.py``'s business.
+the sidebands; what happens in the conversation is ``conversation.py``'s business. Every event
+goes to the data channel and each sideband in the same order, except ``session.created``,
+which opens each connection for that connection alone. A canned call has no peer: it is driven
+by ``/_sim/calls/{id}/turn`` (``control.py``) and its sidebands.
 """
 
 import asyncio
