@@ -159,13 +159,27 @@ def _silence(rate: int, ms: float) -> bytes:
     return bytes(int(rate * ms / 1000) * 2)
 
 
+def _syllables(word: str) -> int:
+    return max(1, round(len(word) / 3))
+
+
+def _pause_ms(word: str) -> int:
+    return SENTENCE_GAP_MS if word[-1] in ".!?,;:" else WORD_GAP_MS
+
+
+def speech_ms(text: str, speed: float = 1.0) -> float:
+    """How long ``tone_speech`` takes to say ``text``, without synthesizing it."""
+    words = text.split()
+    spoken = sum(_syllables(word) * SYLLABLE_MS + _pause_ms(word) for word in words)
+    return spoken / speed
+
+
 def tone_speech(text: str, rate: int, speed: float = 1.0) -> bytes:
     out = bytearray()
     syllable_samples = int(rate * SYLLABLE_MS / 1000 / speed)
     for index, word in enumerate(text.split()):
-        for syllable in range(max(1, round(len(word) / 3))):
+        for syllable in range(_syllables(word)):
             pitch = PITCHES_HZ[(index + syllable) % len(PITCHES_HZ)]
             out += _syllable(rate, pitch, syllable_samples)
-        pause = SENTENCE_GAP_MS if word[-1] in ".!?,;:" else WORD_GAP_MS
-        out += _silence(rate, pause / speed)
+        out += _silence(rate, _pause_ms(word) / speed)
     return bytes(out)

@@ -5,6 +5,7 @@ import json
 
 from . import sessions
 from .conversation import Conversation, new_id
+from .history import Entry
 
 MIN_COMMIT_MS = 100  # OpenAI refuses to commit less audio than this
 
@@ -50,24 +51,63 @@ async def _buffer_clear(conversation: Conversation, event: dict) -> None:
 
 async def _item_create(conversation: Conversation, event: dict) -> None:
     item = event.get("item")
-    if not isinstance(item, dict) or item.get("type") not in ITEM_TYPES:
-        message = f"Invalid value: '{_type_of(item)}'. Supported values are: {_quoted(ITEM_TYPES)}."
-        _error(conversation, event, message, code="invalid_value", param="item.type")
-        return
-    previous = event.get("previous_item_id") or conversation.last_item_id()
-    if previous not in (None, "root") and previous not in conversation.items:
-        message = f"Previous item with id '{previous}' not found."
-        _error(conversation, event, message, code="item_not_found", param="previous_item_id")
+    problem = _item_problem(item) or _position_problem(conversation, event)
+    if problem:
+        message, code, param = problem
+        _error(conversation, event, message, code=code, param=param)
         return
     item = {"id": new_id("item"), "object": "realtime.item", "status": "completed", **item}
-    conversation.typed_text = _typed_text(item) or conversation.typed_text
-    conversation.add_item(item, None if previous == "root" else previous)
+    previous = event.get("previous_item_id")
+    after = None if previous == "root" else previous or conversation.last_item_id()
+    conversation.add(Entry(item, "client", _message_text(item)), after)
 
 
-def _typed_text(item: dict) -> str | None:
-    if item.get("type") != "message" or item.get("role") != "user":
+def _item_problem(item) -> tuple[str, str, str] | None:
+    """What OpenAI would refuse in the item itself: its type, its role, its parts' types."""
+    if not isinstance(item, dict) or item.get("type") not in ITEM_TYPES:
+        return _invalid(_type_of(item), ITEM_TYPES, "item.type")
+    if "id" in item and not isinstance(item["id"], str):
+        return "Invalid type for 'item.id': expected a string.", "invalid_type", "item.id"
+    if item["type"] != "message":
         return None
-    texts = [part.get("text", "") for part in item.get("content") or [] if isinstance(part, dict)]
+    allowed = PART_TYPES.get(item.get("role"))
+    if allowed is None:
+        return _invalid(item.get("role"), PART_TYPES, "item.role")
+    content = item.get("content")
+    if not isinstance(content, list) or not all(isinstance(part, dict) for part in content):
+        return (
+            "Invalid type for 'item.content': expected an array of objects.",
+            "invalid_type",
+            "item.content",
+        )
+    for index, part in enumerate(content):
+        if part.get("type") not in allowed:
+            return _invalid(part.get("type"), allowed, f"item.content[{index}].type")
+    return None
+
+
+def _invalid(value, supported, param: str) -> tuple[str, str, str]:
+    return (
+        f"Invalid value: '{value}'. Supported values are: {_quoted(supported)}.",
+        "invalid_value",
+        param,
+    )
+
+
+def _position_problem(conversation: Conversation, event: dict) -> tuple[str, str, str] | None:
+    item_id = event["item"].get("id")
+    if item_id is not None and item_id in conversation.history:
+        return f"Item with id '{item_id}' already exists.", "invalid_value", "item.id"
+    previous = event.get("previous_item_id")
+    if previous not in (None, "root") and previous not in conversation.history:
+        message = f"Previous item with id '{previous}' not found."
+        return message, "item_not_found", "previous_item_id"
+    return None
+
+
+def _message_text(item: dict) -> str | None:
+    parts = item.get("content") if item.get("type") == "message" else None
+    texts = [part.get("text") or part.get("transcript") or "" for part in parts or []]
     return " ".join(text for text in texts if text) or None
 
 
@@ -85,9 +125,7 @@ async def _response_create(conversation: Conversation, event: dict) -> None:
         _error(conversation, event, message, code="conversation_already_has_active_response")
         return
     options = event.get("response") if isinstance(event.get("response"), dict) else {}
-    reply = conversation.script.next_reply(to_text=conversation.typed_text)
-    conversation.typed_text = None
-    conversation.start_response(reply, options.get("output_modalities"))
+    conversation.start_response(options.get("output_modalities"))
 
 
 async def _response_cancel(conversation: Conversation, event: dict) -> None:
@@ -101,29 +139,30 @@ async def _response_cancel(conversation: Conversation, event: dict) -> None:
 
 
 async def _output_clear(conversation: Conversation, event: dict) -> None:
-    # OpenAI answers every clear, even with nothing playing, naming the latest response.
-    cut = conversation.clear_audio() or [next(reversed(conversation.responses), None)]
-    for response_id in cut:
+    # OpenAI answers a clear even with nothing playing, naming the latest response; before any
+    # response there is nothing to name (the event requires a response_id), so nothing is sent.
+    cut = [run.id for run in conversation.clear_audio()]
+    for response_id in cut or list(reversed(conversation.responses))[:1]:
         conversation.emit("output_audio_buffer.cleared", response_id=response_id)
 
 
 async def _item_retrieve(conversation: Conversation, event: dict) -> None:
-    item = conversation.items.get(event.get("item_id"))
-    if item is None:
+    entry = conversation.history.get(event.get("item_id"))
+    if entry is None:
         _item_missing(conversation, event)
         return
-    conversation.emit("conversation.item.retrieved", item=item)
+    conversation.emit("conversation.item.retrieved", item=entry.item)
 
 
 async def _item_delete(conversation: Conversation, event: dict) -> None:
-    if conversation.items.pop(event.get("item_id"), None) is None:
+    if not conversation.history.remove(event.get("item_id")):
         _item_missing(conversation, event)
         return
     conversation.emit("conversation.item.deleted", item_id=event["item_id"])
 
 
 async def _item_truncate(conversation: Conversation, event: dict) -> None:
-    if event.get("item_id") not in conversation.items:
+    if event.get("item_id") not in conversation.history:
         _item_missing(conversation, event)
         return
     conversation.emit(
@@ -140,6 +179,11 @@ def _item_missing(conversation: Conversation, event: dict) -> None:
 
 
 ITEM_TYPES = ("message", "function_call", "function_call_output")
+PART_TYPES = {  # the content part types each role may carry
+    "user": ("input_text", "input_audio", "input_image"),
+    "assistant": ("output_text", "output_audio"),
+    "system": ("input_text",),
+}
 HANDLERS = {
     "session.update": _session_update,
     "input_audio_buffer.commit": _buffer_commit,

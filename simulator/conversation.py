@@ -1,5 +1,6 @@
-"""The event script of one Realtime call: turns detected on the microphone, scripted responses
-spoken on the outgoing track, barge-in, and the items linking them by ``previous_item_id``.
+"""The event script of one Realtime call: turns detected on the microphone (or played by
+``/_sim/calls/{id}/turn``), scripted responses spoken on the call's audio output, barge-in, and
+the items linking them by ``previous_item_id``.
 
 Events leave through ``emit(type, **fields)``; the call adds ``event_id`` and delivers them to
 the data channel and any sideband. Client events are handled in ``client_events.py``.
@@ -10,15 +11,20 @@ import secrets
 
 from . import items as build
 from . import sessions
-from .audio import WEBRTC_RATE, synthesize
+from .audio import speech_ms
+from .history import Entry, History
 from .script import Script, tokens
 from .settings import Settings
-from .tracks import Playback, ResponseAudioTrack
+from .tracks import Playback
 from .vad import VoiceActivityDetector
 
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(11)}"
+
+
+class TurnError(ValueError):
+    """A scripted turn that this session cannot play."""
 
 
 class ResponseRun:
@@ -31,30 +37,43 @@ class ResponseRun:
         self.previous_item_id = previous_item_id
         self.modalities = modalities
         self.status = "in_progress"
+        self.context: list[Entry] = []  # the conversation the reply was generated from
         self.task: asyncio.Task | None = None
         self.playback: Playback | None = None
+        self.reporter: asyncio.Task | None = None  # reports the end of its audio
+        self.half_sent = asyncio.Event()  # half its words are out (or it ended): barge-in point
 
     @property
     def audio(self) -> bool:
         return "audio" in self.modalities
 
+    def describe(self) -> dict:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "item_id": self.item_id,
+            "context_item_ids": [entry.id for entry in self.context],
+        }
+
 
 class Conversation:
-    def __init__(self, *, session: dict, settings: Settings, emit, track: ResponseAudioTrack):
+    def __init__(self, *, session: dict, settings: Settings, emit, track) -> None:
         self.session = session
         self.settings = settings
         self.emit = emit
-        self.track = track
+        self.track = track  # ResponseAudioTrack, or ClockOutput for a call without a peer
         self.script = Script(settings)
         self.conversation_id = new_id("conv")
-        self.items: dict[str, dict] = {}  # insertion order is conversation order
+        self.history = History()
         self.responses: dict[str, ResponseRun] = {}
         self.active: ResponseRun | None = None
         self.speech_segments: list[dict] = []
         self.buffered_ms = 0.0
-        self.typed_text: str | None = None  # the last typed user message, quoted in the reply
         self._speech_item_id: str | None = None
+        self._transcriptions: dict[str, asyncio.Task] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._turn_lock = asyncio.Lock()
+        self._clock_start = asyncio.get_running_loop().time()
         self.vad = VoiceActivityDetector(rms_threshold=0, start_ms=0, silence_ms=0, prefix_ms=0)
         self.configure_vad()
 
@@ -92,25 +111,32 @@ class Conversation:
         if turn.get("interrupt_response", True):
             await self.interrupt("turn_detected")
 
-    def _speech_stopped(self, audio_end_ms: int, turn: dict) -> None:
+    def _speech_stopped(
+        self, audio_end_ms: int, turn: dict, said: str | None = None
+    ) -> ResponseRun | None:
+        """End the speech, commit it, and start the reply VAD asks for (returned)."""
         item_id = self._speech_item_id or new_id("item")
         self.speech_segments[-1]["end_ms"] = audio_end_ms
         self.emit("input_audio_buffer.speech_stopped", audio_end_ms=audio_end_ms, item_id=item_id)
-        self.commit(item_id)
+        self.commit(item_id, said)
         if turn.get("create_response", True) and self.active is None:
-            self.start_response(self.script.next_reply())
+            return self.start_response()
+        return None
 
-    def commit(self, item_id: str | None = None) -> None:
+    def commit(self, item_id: str | None = None, said: str | None = None) -> None:
         """Commit the buffered audio as a user item; its transcript follows asynchronously."""
         item_id = item_id or new_id("item")
+        said = said or self.script.next_user_text()
         self._speech_item_id = None
         self.buffered_ms = 0.0
         previous = self.last_item_id()
         self.emit("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id)
-        self.add_item(build.user_audio_item(item_id), previous)
+        entry = Entry(build.user_audio_item(item_id), "audio", said, audio_ms=speech_ms(said))
+        self.add(entry, previous)
         model = sessions.transcription_model(self.session)
         if model:
-            self.spawn(self._transcribe(item_id, self.script.next_user_text(), model))
+            task = self.spawn(self._transcribe(item_id, said, model))
+            self._transcriptions[item_id] = task
 
     async def _transcribe(self, item_id: str, text: str, model: str) -> None:
         # Real OpenAI transcribes separately from the model's turn, so by default this lands
@@ -124,32 +150,75 @@ class Conversation:
                 content_index=0,
                 delta=delta,
             )
-        self.items[item_id]["content"][0]["transcript"] = text
+        if (entry := self.history.get(item_id)) is not None:
+            entry.item["content"][0]["transcript"] = text
         self.emit(
             "conversation.item.input_audio_transcription.completed",
             item_id=item_id,
             content_index=0,
             transcript=text,
-            usage=build.transcription_usage(text),
+            usage=build.transcription_usage(text, speech_ms(text)),
         )
+
+    # --- scripted turns (/_sim/calls/{id}/turn) -----------------------------------------------
+
+    async def play_turn(self, said: str | None, *, interrupt: bool) -> dict:
+        """One user turn as if VAD had heard it, then its reply: played to the end, or cut by
+        the caller speaking again (``interrupt``), whose speech the next turn continues."""
+        turn = sessions.turn_detection(self.session)
+        if turn is None:
+            raise TurnError("turn detection is off: this session commits turns itself")
+        async with self._turn_lock:
+            said = said or self.script.next_user_text()
+            if self._speech_item_id is None:  # an interrupting turn already started speaking
+                await self._speech_started(self._audio_clock_ms(), turn)
+            item_id = self._speech_item_id
+            speech_end = self.speech_segments[-1]["start_ms"] + speech_ms(said)
+            end_ms = max(self._audio_clock_ms(), int(speech_end + sessions.silence_ms(turn)))
+            run = self._speech_stopped(end_ms, turn, said)
+            if run is not None:
+                await (self._barge_in(run, turn) if interrupt else self._played_out(run))
+            if item_id in self._transcriptions:
+                await asyncio.wait({self._transcriptions[item_id]})
+            return _turn_result(item_id, said, run, self._speech_item_id)
+
+    def _audio_clock_ms(self) -> int:
+        """Milliseconds of input audio so far: the microphone streams even in silence, so this
+        follows the clock, and never goes back before the last scripted speech."""
+        elapsed = (asyncio.get_running_loop().time() - self._clock_start) * 1000
+        ends = [segment["end_ms"] or segment["start_ms"] for segment in self.speech_segments[-1:]]
+        return int(max(elapsed, self.vad.audio_ms, *ends))
+
+    async def _played_out(self, run: ResponseRun) -> None:
+        await asyncio.wait({run.task})
+        if run.reporter is not None:
+            await asyncio.wait({run.reporter})
+
+    async def _barge_in(self, run: ResponseRun, turn: dict) -> None:
+        await run.half_sent.wait()
+        await self._speech_started(self._audio_clock_ms(), turn)
 
     # --- items ------------------------------------------------------------------------------
 
     def last_item_id(self) -> str | None:
-        return next(reversed(self.items), None)
+        return self.history.last_id()
 
-    def add_item(self, item: dict, previous_item_id: str | None) -> None:
-        self.items[item["id"]] = item
+    def add(self, entry: Entry, previous_item_id: str | None) -> None:
+        """Insert after ``previous_item_id`` (first when None) and announce it."""
+        entry.before_first_response = not self.responses
+        self.history.insert(entry, after=previous_item_id)
+        item = entry.item
         self.emit("conversation.item.added", previous_item_id=previous_item_id, item=item)
         if item.get("status") != "in_progress":
             self.emit("conversation.item.done", previous_item_id=previous_item_id, item=item)
 
     # --- responses --------------------------------------------------------------------------
 
-    def start_response(self, text: str, modalities: list | None = None) -> ResponseRun:
+    def start_response(self, modalities: list | None = None) -> ResponseRun:
+        previous = self.last_item_id()
         run = ResponseRun(
-            text=text,
-            previous_item_id=self.last_item_id(),
+            text=self._reply_to(previous),
+            previous_item_id=previous,
             modalities=modalities or sessions.output_modalities(self.session),
         )
         self.responses[run.id] = run
@@ -157,11 +226,19 @@ class Conversation:
         run.task = self.spawn(self._generate(run))
         return run
 
+    def _reply_to(self, previous_item_id: str | None) -> str:
+        """The next scripted reply; one that answers a typed message quotes it, so a test can
+        tell which item the model saw last."""
+        entry = self.history.get(previous_item_id)
+        typed = entry is not None and entry.source == "client" and entry.role == "user"
+        return self.script.next_reply(to_text=entry.text if typed else None)
+
     async def _generate(self, run: ResponseRun) -> None:
+        run.context = self.history.up_to(run.previous_item_id)
         self.emit("response.created", response=build.response(self, run))
         item = build.assistant_item(run, "in_progress", [])
         self.emit("response.output_item.added", response_id=run.id, output_index=0, item=item)
-        self.add_item(item, run.previous_item_id)
+        self.add(Entry(item, "model", run.text), run.previous_item_id)
         self.emit(
             "response.content_part.added", **build.part_ref(run), part=build.content_part(run, "")
         )
@@ -173,34 +250,37 @@ class Conversation:
         self.finish(run, "completed")
 
     async def _speak(self, run: ResponseRun) -> None:
-        pcm = await synthesize(
+        run.playback = playback = await self.track.speak(
             run.text,
-            rate=WEBRTC_RATE,
             voice=sessions.voice(self.session),
             speed=sessions.speed(self.session),
             engine=self.settings.synth,
         )
-        run.playback = playback = self.track.play(pcm)
-        self.spawn(self._report_playback_end(run))
+        run.reporter = self.spawn(self._report_playback_end(run))
         await asyncio.wait({playback.started, playback.finished}, return_when="FIRST_COMPLETED")
         self.emit("output_audio_buffer.started", response_id=run.id)
         # Transcript deltas follow the audio: each word is sent as playback reaches it.
-        for offset_ms, piece in _word_offsets(run.text, playback.duration_ms):
+        offsets = _word_offsets(run.text, playback.duration_ms)
+        for index, (offset_ms, piece) in enumerate(offsets):
             await playback.reached(offset_ms)
             self.emit("response.output_audio_transcript.delta", **build.part_ref(run), delta=piece)
+            _mark_progress(run, index, len(offsets))
 
     async def _report_playback_end(self, run: ResponseRun) -> None:
         if await run.playback.finished:  # cleared playbacks are reported by interrupt()/clear()
             self.emit("output_audio_buffer.stopped", response_id=run.id)
 
     async def _write_text(self, run: ResponseRun) -> None:
-        for piece in tokens(run.text):
+        pieces = tokens(run.text)
+        for index, piece in enumerate(pieces):
             await asyncio.sleep(1 / self.settings.llm_tokens_per_s)
             self.emit("response.output_text.delta", **build.part_ref(run), delta=piece)
+            _mark_progress(run, index, len(pieces))
 
     def finish(self, run: ResponseRun, status: str, details: dict | None = None) -> None:
         """Close a response. An interrupted one still reports its whole generated transcript."""
         run.status = status
+        run.half_sent.set()
         ref = build.part_ref(run)
         if run.audio:
             self.emit("response.output_audio_transcript.done", **ref, transcript=run.text)
@@ -210,14 +290,21 @@ class Conversation:
         part = build.content_part(run, run.text)
         self.emit("response.content_part.done", **ref, part=part)
         item = build.assistant_item(
-            run, "completed" if status == "completed" else "incomplete", [part]
+            run, "completed" if status == "completed" else "incomplete", [build.item_part(run)]
         )
-        self.items[run.item_id] = item
+        self._record_reply(run, item)
         self.emit("response.output_item.done", response_id=run.id, output_index=0, item=item)
         self.emit("conversation.item.done", previous_item_id=run.previous_item_id, item=item)
-        self.emit("response.done", response=build.response(self, run, details, [item]))
+        usage = build.response_usage(self, run)
+        self.emit("response.done", response=build.response(self, run, details, [item], usage))
         if self.active is run:
             self.active = None
+
+    def _record_reply(self, run: ResponseRun, item: dict) -> None:
+        entry = self.history.get(run.item_id)
+        if entry is not None:  # unless the client deleted it meanwhile
+            entry.item = item
+            entry.audio_ms = run.playback.duration_ms if run.playback else 0.0
 
     async def cancel(self, run: ResponseRun, reason: str) -> None:
         if run.status != "in_progress":
@@ -226,18 +313,25 @@ class Conversation:
         await asyncio.wait({run.task})
         self.finish(run, "cancelled", {"type": "cancelled", "reason": reason})
 
-    def clear_audio(self) -> list[str]:
-        """Cut queued audio; returns the ids of the responses whose audio was cut."""
+    def clear_audio(self) -> list[ResponseRun]:
+        """Cut queued audio; returns the responses whose audio was cut."""
         cut = self.track.clear()
-        return [run.id for run in self.responses.values() if run.playback in cut]
+        return [run for run in self.responses.values() if run.playback in cut]
 
     async def interrupt(self, reason: str) -> None:
         """Barge-in: stop generating, then cut the audio still queued (even if generation had
-        already completed, which is why ``cleared`` is the reliable "cut off" signal)."""
+        already completed, which is why ``cleared`` is the reliable "cut off" signal). The
+        server truncates the item where playback stopped, as it does over WebRTC."""
         if self.active is not None:
             await self.cancel(self.active, reason)
-        for response_id in self.clear_audio():
-            self.emit("output_audio_buffer.cleared", response_id=response_id)
+        for run in self.clear_audio():
+            self.emit("output_audio_buffer.cleared", response_id=run.id)
+            self.emit(
+                "conversation.item.truncated",
+                item_id=run.item_id,
+                content_index=0,
+                audio_end_ms=int(run.playback.played_ms),
+            )
 
     # --- housekeeping -----------------------------------------------------------------------
 
@@ -253,6 +347,21 @@ class Conversation:
             task.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks))
+
+
+def _mark_progress(run: ResponseRun, index: int, count: int) -> None:
+    if index + 1 >= max(1, count // 2):
+        run.half_sent.set()
+
+
+def _turn_result(item_id: str, said: str, run: ResponseRun | None, next_item_id) -> dict:
+    return {
+        "item_id": item_id,
+        "transcript": said,
+        "response_id": run.id if run else None,
+        "response_status": run.status if run else None,
+        "interrupted_by_item_id": next_item_id,
+    }
 
 
 def _word_offsets(text: str, duration_ms: float) -> list[tuple[float, str]]:

@@ -2,7 +2,10 @@
 ``/hangup`` ends it, and the ``/v1/realtime?call_id=`` websocket is its sideband.
 
 A ``Call`` owns the peer connection, the ``oai-events`` data channel, the microphone reader and
-the sidebands; what happens in the conversation is ``conversation.py``'s business.
+the sidebands; what happens in the conversation is ``conversation.py``'s business. Every event
+goes to the data channel and each sideband in the same order, except ``session.created``,
+which opens each connection for that connection alone. A canned call has no peer: it is driven
+by ``/_sim/calls/{id}/turn`` (``control.py``) and its sidebands.
 """
 
 import asyncio
@@ -12,7 +15,7 @@ import secrets
 import time
 
 import aioice.ice
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
@@ -25,7 +28,7 @@ from .items import session_summary
 from .recording import BODY, UploadedFile
 from .sdp import CANNED_ANSWER, offer_problem
 from .settings import Settings
-from .tracks import ResponseAudioTrack
+from .tracks import ClockOutput, ResponseAudioTrack
 
 EVENT_LOG_LIMIT = 2000  # event types kept per call for /_sim/calls
 
@@ -38,17 +41,34 @@ def _ensure_ice_host_candidates() -> None:
 
 
 class Sideband:
-    """One sideband websocket; a queue keeps events in order without blocking ``emit``."""
+    """One sideband websocket. A queue keeps events in order without blocking ``emit``; closing
+    sends whatever is queued first, so a monitor sees a call's final events before the close."""
+
+    CLOSE_FLUSH_S = 5.0  # how long a slow reader may hold up the close of an ended call
 
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self.ws = ws
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.pump = asyncio.get_running_loop().create_task(self._pump())
 
-    async def pump(self) -> None:
+    def send(self, text: str) -> None:
+        self.queue.put_nowait(text)
+
+    async def _pump(self) -> None:
         while (text := await self.queue.get()) is not None:
             if self.ws.closed:
                 return
-            await self.ws.send_str(text)
+            with contextlib.suppress(ConnectionResetError):
+                await self.ws.send_str(text)
+
+    async def close(self, reason: str) -> None:
+        self.queue.put_nowait(None)
+        await asyncio.wait({self.pump}, timeout=self.CLOSE_FLUSH_S)
+        await self.ws.close(code=WSCloseCode.OK, message=reason.encode())
+
+    async def stop(self) -> None:
+        self.pump.cancel()
+        await asyncio.wait({self.pump})
 
 
 class Call:
@@ -59,31 +79,48 @@ class Call:
         self.created_at = time.time()
         self.state = "open"
         self.hung_up = False
+        self.end_reason: str | None = None
         self.pc: RTCPeerConnection | None = None
         self.channel = None
         self.sidebands: list[Sideband] = []
-        self.track = ResponseAudioTrack()
+        # A canned call has no peer to pull audio frames: its replies play on the clock.
+        self.track = ClockOutput() if canned else ResponseAudioTrack()
         self.events_sent: list[str] = []
         self.client_events: list[str] = []
         self.mic = {"frames": 0, "max_rms": 0.0}
         self._client_queue: asyncio.Queue[str] = asyncio.Queue()
+        self._ending: asyncio.Task | None = None
         self.conversation = Conversation(
             session=session, settings=settings, emit=self.emit, track=self.track
         )
 
     # --- events out ---------------------------------------------------------------------------
 
-    def emit(self, type_: str, **fields) -> None:
+    def _event(self, type_: str, fields: dict) -> str:
         event = {"type": type_, "event_id": f"event_{secrets.token_hex(11)}", **fields}
-        text = json.dumps(event)
         if len(self.events_sent) < EVENT_LOG_LIMIT:
             self.events_sent.append(type_)
+        return json.dumps(event)
+
+    def emit(self, type_: str, **fields) -> None:
+        """Send an event to every connection of the call, in the same order on each."""
+        text = self._event(type_, fields)
         if self.channel is not None and self.channel.readyState == "open":
             self.channel.send(text)
         for sideband in self.sidebands:
-            sideband.queue.put_nowait(text)
+            sideband.send(text)
+
+    def _session_created(self) -> str:
+        # session.created opens each connection (OpenAI: "emitted automatically when a new
+        # connection is established as the first server event"), so it goes to that one only.
+        return self._event("session.created", {"session": self.conversation.session})
 
     # --- the peer -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Serve client events (data channel and sidebands) and start the session's clock."""
+        self.conversation.spawn(self._serve_client_events())
+        self.conversation.spawn(self._expire_when_due())
 
     async def answer(self, offer_sdp: str) -> str:
         _ensure_ice_host_candidates()
@@ -94,8 +131,6 @@ class Call:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         pc.addTrack(self.track)
         await pc.setLocalDescription(await pc.createAnswer())
-        self.conversation.spawn(self._serve_client_events())
-        self.conversation.spawn(self._expire())
         return pc.localDescription.sdp
 
     def _on_datachannel(self, channel) -> None:
@@ -107,7 +142,7 @@ class Call:
             channel.on("open", self._greet)
 
     def _greet(self) -> None:
-        self.emit("session.created", session=self.conversation.session)
+        self.channel.send(self._session_created())
 
     def _on_track(self, track) -> None:
         if track.kind == "audio":
@@ -115,7 +150,7 @@ class Call:
 
     async def _on_connection_state(self) -> None:
         if self.pc is not None and self.pc.connectionState in ("failed", "closed"):
-            await self.close()
+            await self.close(reason="peer connection closed")
 
     async def _read_mic(self, track) -> None:
         while True:
@@ -137,8 +172,22 @@ class Call:
     def accept_client_event(self, raw: str) -> None:
         self._client_queue.put_nowait(raw)
 
-    async def _expire(self) -> None:
+    def join(self, ws: web.WebSocketResponse) -> Sideband:
+        """Attach a sideband: its own session.created first, then every event of the call."""
+        sideband = Sideband(ws)
+        sideband.send(self._session_created())
+        self.sidebands.append(sideband)
+        return sideband
+
+    # --- the end --------------------------------------------------------------------------------
+
+    async def _expire_when_due(self) -> None:
         await asyncio.sleep(self.settings.max_session_s)
+        # close() cancels this task, so the ending runs in a task of its own.
+        self._ending = asyncio.get_running_loop().create_task(self.expire())
+
+    async def expire(self) -> None:
+        """End the call the way OpenAI's maximum session length does."""
         minutes = self.settings.max_session_s / 60
         message = f"Your session hit the maximum duration of {minutes:g} minutes."
         error = {
@@ -149,23 +198,20 @@ class Call:
             "event_id": None,
         }
         self.emit("error", error=error)
-        # Closing from inside a task that close() cancels would cancel itself; hand it off.
-        asyncio.get_running_loop().create_task(self.close())
+        await self.close(reason="session expired")
 
-    # --- the end --------------------------------------------------------------------------------
-
-    async def close(self, *, hung_up: bool = False) -> None:
+    async def close(self, *, hung_up: bool = False, reason: str = "call ended") -> None:
         self.hung_up = self.hung_up or hung_up
         if self.state == "closed":
             return
         self.state = "closed"
+        self.end_reason = reason
         await self.conversation.close()
         self.track.stop()
         if self.pc is not None:
             await self.pc.close()
-        for sideband in self.sidebands:
-            sideband.queue.put_nowait(None)
-            await sideband.ws.close()
+        sidebands, self.sidebands = self.sidebands, []
+        await asyncio.gather(*(sideband.close(reason) for sideband in sidebands))
 
     def describe(self) -> dict:
         conversation = self.conversation
@@ -173,6 +219,7 @@ class Call:
             "id": self.id,
             "state": self.state,
             "hung_up": self.hung_up,
+            "end_reason": self.end_reason,
             "canned": self.canned,
             "created_at": self.created_at,
             "connection_state": self.pc.connectionState if self.pc else None,
@@ -185,7 +232,9 @@ class Call:
             "mic_frames": self.mic["frames"],
             "mic_max_rms": round(self.mic["max_rms"], 1),
             "speech": conversation.speech_segments,
+            "items": [entry.describe() for entry in conversation.history],
             "responses": {run.id: run.status for run in conversation.responses.values()},
+            "replies": [run.describe() for run in conversation.responses.values()],
         }
 
 
@@ -263,6 +312,7 @@ async def create_call(request: web.Request) -> web.Response:
         return bad_request(
             "Invalid SDP offer: it could not be negotiated.", param="sdp", code="invalid_offer"
         )
+    call.start()
     request.app[CALLS].add(call)
     return web.Response(
         status=201,
@@ -291,7 +341,7 @@ async def hangup(request: web.Request) -> web.Response:
     call = request.app[CALLS].open_call(call_id)
     if call is None:
         return _call_not_found(call_id)
-    await call.close(hung_up=True)
+    await call.close(hung_up=True, reason="hung up")
     return web.Response(status=200)
 
 
@@ -307,16 +357,13 @@ async def sideband(request: web.Request) -> web.StreamResponse:
         return _call_not_found(call_id)
     ws = web.WebSocketResponse()
     await ws.prepare(request)
-    band = Sideband(ws)
-    call.sidebands.append(band)
-    pump = asyncio.get_running_loop().create_task(band.pump())
+    band = call.join(ws)
     try:
         async for message in ws:
             if message.type == WSMsgType.TEXT:
                 call.accept_client_event(message.data)
     finally:
-        call.sidebands.remove(band)
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
+        with contextlib.suppress(ValueError):  # close() may have let it go already
+            call.sidebands.remove(band)
+        await band.stop()
     return ws

@@ -118,10 +118,26 @@ def _parse_text(kind: type, raw: str):
     return kind(raw)
 
 
+EPILOG = """\
+fault injection: an API key containing fail-auth (401), fail-rate (429), fail-server (500),
+fail-bad (400) or fail-stall (held open for --stall-s) fails every /v1 request that way.
+
+test control (no auth):
+  GET  /_sim/config, POST /_sim/config     read, retune runtime knobs (JSON object)
+  GET  /_sim/requests[?path=], DELETE      the request record (keys masked), clear it
+  GET  /_sim/calls                         calls, with each conversation's items in order
+  POST /_sim/calls/{id}/turn               {"text"?, "interrupt"?}: play one user turn
+  POST /_sim/calls/{id}/expire             end a call as the 60-minute cap does
+simulator/README.md gives the event sequences.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m simulator",
         description="Local stand-in for the OpenAI API (Realtime WebRTC + legacy endpoints).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for name, spec in _fields().items():
         flag = "--" + name.replace("_", "-")

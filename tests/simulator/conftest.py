@@ -1,13 +1,17 @@
 """Fixtures for the simulator tests: the app running in-process on a free port, an httpx client
-with a working key, and WebRTC clients that are closed after each test."""
+with a working key, and WebRTC and sideband clients that are closed after each test."""
 
+import json
+
+import aiohttp
 import httpx
 import pytest
 from aiohttp import web
 
 from simulator.app import create_app
+from simulator.sdp import CANNED_ANSWER
 from simulator.settings import Settings
-from tests.simulator.sim_peer import KEY, RealtimeClient
+from tests.simulator.sim_peer import KEY, SESSION, RealtimeClient, SidebandClient
 
 
 def fast_settings() -> Settings:
@@ -66,3 +70,37 @@ async def peers():
     yield make
     for peer in made:
         await peer.close()
+
+
+@pytest.fixture
+async def sidebands(sim):
+    """Joins calls' sidebands like the server's call monitor; closes them all at the end."""
+    made: list[SidebandClient] = []
+    async with aiohttp.ClientSession() as session:
+
+        async def join(call_id: str, key: str = KEY) -> SidebandClient:
+            url = f"{sim.base_url}/v1/realtime?call_id={call_id}"
+            ws = await session.ws_connect(url, headers={"Authorization": f"Bearer {key}"})
+            made.append(SidebandClient(ws))
+            return made[-1]
+
+        yield join
+        for sideband in made:
+            await sideband.close()
+
+
+@pytest.fixture
+async def canned_call(http):
+    """Places canned-SDP calls (no WebRTC peer) with our backend's session; returns call ids."""
+    await http.post("/_sim/config", json={"canned_sdp": True})
+
+    async def place(session: dict = SESSION) -> str:
+        files = {
+            "sdp": (None, CANNED_ANSWER, "application/sdp"),  # any well-formed offer will do
+            "session": (None, json.dumps(session), "application/json"),
+        }
+        response = await http.post("/v1/realtime/calls", files=files)
+        assert response.status_code == 201, response.text
+        return response.headers["Location"].rsplit("/", 1)[-1]
+
+    return place

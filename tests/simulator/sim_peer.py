@@ -1,5 +1,6 @@
-"""A test-side WebRTC client for the simulator, built like a browser's: it creates the
-``oai-events`` channel before the offer and sends a microphone track the test controls."""
+"""Test-side clients for the simulator: a WebRTC client built like a browser's (it creates the
+``oai-events`` channel before the offer and sends a microphone track the test controls), and a
+sideband client built like the server's call monitor."""
 
 import asyncio
 import fractions
@@ -7,6 +8,7 @@ import json
 import math
 import time
 
+import aiohttp
 import av
 import httpx
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -180,3 +182,36 @@ class RealtimeClient:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class SidebandClient:
+    """A server-side monitor's view of a call: the ``/v1/realtime?call_id=`` websocket, with
+    every event it receives logged (and awaitable) and the close it ends with."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.events = Waitable()
+        self.closed = asyncio.get_running_loop().create_future()  # resolves to the close code
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        async for message in self.ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                self.events.add(json.loads(message.data))
+        self.closed.set_result(self.ws.close_code)
+
+    async def send(self, event: dict) -> None:
+        await self.ws.send_json(event)
+
+    def of_type(self, type_: str) -> list[dict]:
+        return [e for e in self.events.entries if e["type"] == type_]
+
+    async def event(self, type_: str, within: float = 10.0, **fields) -> dict:
+        def matches(e: dict) -> bool:
+            return e["type"] == type_ and all(e.get(k) == v for k, v in fields.items())
+
+        return await self.events.wait(matches, within)
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await asyncio.wait({self._reader})

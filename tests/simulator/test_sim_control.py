@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from simulator.recording import mask_authorization
 from simulator.settings import settings_from
 from simulator.vad import VoiceActivityDetector
 from tests.simulator.sim_peer import KEY
@@ -39,7 +40,7 @@ async def test_requests_are_recorded_with_form_fields_session_and_upload_summary
     )
     await http.post("/v1/chat/completions", json={"model": "m"})
     (call,) = (await http.get("/_sim/requests", params={"path": "/v1/realtime/calls"})).json()
-    assert call["authorization"] == f"Bearer {KEY}"
+    assert call["authorization"] == "Bearer sk-…6789"
     assert call["content_type"].startswith("multipart/form-data")
     assert call["form"]["sdp"] == "not an offer"
     assert call["session"] == session
@@ -50,6 +51,27 @@ async def test_requests_are_recorded_with_form_fields_session_and_upload_summary
     assert records[2]["json"] == {"model": "m"}
     assert (await http.delete("/_sim/requests")).status_code == 204
     assert (await http.get("/_sim/requests")).json() == []
+
+
+async def test_the_record_never_holds_a_key_in_clear(sim, http, canned_call, sidebands):
+    other = "sk-proj-AnotherUsersKey-abcd"
+    call_id = await canned_call()
+    await sidebands(call_id, key=other)
+    async with sim.client(key=other) as client:
+        await client.post(f"/v1/realtime/calls/{call_id}/hangup")
+    no_scheme = {"Authorization": "sk-no-scheme-1234567"}
+    async with httpx.AsyncClient(base_url=sim.base_url, headers=no_scheme) as client:
+        await client.post("/v1/chat/completions", json={})
+    raw = (await http.get("/_sim/requests")).text
+    assert KEY not in raw and other not in raw and "sk-no-scheme-1234567" not in raw
+    records = (await http.get("/_sim/requests")).json()
+    assert [(r["path"], r["authorization"]) for r in records] == [
+        ("/v1/realtime/calls", "Bearer sk-…6789"),
+        ("/v1/realtime", "Bearer sk-…abcd"),  # the sideband join, told apart by its last 4
+        ("/v1/realtime/calls/" + call_id + "/hangup", "Bearer sk-…abcd"),
+        ("/v1/chat/completions", "sk-…4567"),
+    ]
+    assert mask_authorization("Bearer short-key") == "Bearer …"
 
 
 def test_cli_flags_win_over_environment_which_wins_over_defaults():
