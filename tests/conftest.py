@@ -95,7 +95,7 @@ def simulator():
     process.wait(timeout=10)
 
 
-SERVER_KEY = "sk-server-simulated-0000000000000000"
+SERVER_KEY = "sk-server-simulated-000000000000serv"
 
 
 @pytest.fixture

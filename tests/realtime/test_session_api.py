@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from simulator.recording import mask_authorization
 from tests.conftest import SERVER_KEY
 from tests.factories import make_call, make_conversation
 from tests.waiting import wait_for
@@ -16,7 +17,7 @@ from voice.models import Call, KeyPolicy
 from voice.selectors import voice_config_get
 from voice.services.keys import api_key_set
 
-USER_KEY = "sk-user-own-key-00000000000000000000"
+USER_KEY = "sk-user-own-key-0000000000000000user"
 OVERSIZE_OFFER = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n" + "a=x\r\n" * 20_000  # > 64 KiB
 
 
@@ -77,7 +78,7 @@ def test_upstream_receives_the_offer_and_the_session_config(api, upstream, offer
     start(api, offer_sdp, voice="cedar", instructions="Speak French.")
 
     [received] = upstream.requests("/v1/realtime/calls")
-    assert received["authorization"] == f"Bearer {SERVER_KEY}"
+    assert received["authorization"] == mask_authorization(f"Bearer {SERVER_KEY}")
     assert received["content_type"].startswith("multipart/form-data")
     assert received["form"]["sdp"].startswith("v=0")
     assert received["session"] == {
@@ -113,7 +114,7 @@ def test_the_key_policy_picks_the_bearer_key(
     assert start(api, offer_sdp).status_code == 201
 
     [received] = upstream.requests("/v1/realtime/calls")
-    assert received["authorization"] == f"Bearer {expected_key}"
+    assert received["authorization"] == mask_authorization(f"Bearer {expected_key}")
 
 
 def test_the_users_preferred_voice_is_used(api, upstream, offer_sdp):
