@@ -43,24 +43,35 @@ export class LegacyCall extends EventTarget {
     return this.state.status;
   }
 
+  // Resolves once connecting is over; quietly when the call was ended meanwhile.
   async start() {
     try {
-      this.localStream = await navigator.mediaDevices.getUserMedia(micConstraints(this.options.micDeviceId));
-      this.audio = new AudioContext();
-      await this.audio.resume();
-      this.call = await api("/api/legacy/calls", {
-        method: "POST",
-        body: { conversation: this.options.conversationId || undefined },
-      });
-      this.#listen();
-      await api(`/api/calls/${this.call.id}/active`, { method: "POST" });
-      this.#set({ status: "listening" });
+      await this.#connect();
     } catch (error) {
+      if (this.closed) return; // ended while connecting: whatever broke since is moot
       this.#close();
       const message = microphoneProblem(error) ?? error.message ?? "The call could not start.";
       this.#set({ status: "error", error: { code: error.code ?? error.name, message } });
       throw error;
     }
+  }
+
+  async #connect() {
+    if (this.closed) return; // ended before it began (the previous call was still ending)
+    this.localStream = await navigator.mediaDevices.getUserMedia(micConstraints(this.options.micDeviceId));
+    if (this.closed) return this.#release(); // ended during the microphone prompt
+    this.audio = new AudioContext();
+    await this.audio.resume();
+    if (this.closed) return this.#release();
+    this.creating = api("/api/legacy/calls", {
+      method: "POST",
+      body: { conversation: this.options.conversationId || undefined },
+    }).then((call) => (this.call = call));
+    await this.creating;
+    if (this.closed) return; // end() ends the call it created
+    this.#listen();
+    await api(`/api/calls/${this.call.id}/active`, { method: "POST" });
+    if (!this.closed) this.#set({ status: "listening" });
   }
 
   setMuted(muted) {
@@ -82,6 +93,7 @@ export class LegacyCall extends EventTarget {
     this.#interruptReply(false);
     this.#close();
     if (!["ended", "error"].includes(this.status)) this.#set({ status: "ended" });
+    await this.creating?.catch(() => {}); // a call still being created is ended once it exists
     if (this.call) await recordEnd(this.call.id, this.queue, reason);
   }
 
@@ -358,8 +370,12 @@ export class LegacyCall extends EventTarget {
   #close() {
     this.closed = true;
     this.#stopListening();
+    this.#release();
+  }
+
+  #release() {
     for (const track of this.localStream?.getTracks() ?? []) track.stop();
-    this.audio?.close().catch(() => {});
+    if (this.audio?.state !== "closed") this.audio?.close().catch(() => {});
   }
 }
 

@@ -63,10 +63,12 @@ export class RealtimeCall extends EventTarget {
     return this.state.status;
   }
 
+  // Resolves once connecting is over; quietly when the call was ended meanwhile.
   async start() {
     try {
       await this.#connect();
     } catch (error) {
+      if (this.closed) return; // ended while connecting: whatever broke since is moot
       this.#close();
       const message = microphoneProblem(error) ?? error.message ?? "The call could not start.";
       this.state = { ...this.state, status: "error", error: { code: error.code ?? error.name, message } };
@@ -76,9 +78,12 @@ export class RealtimeCall extends EventTarget {
   }
 
   async #connect() {
-    this.localStream = await navigator.mediaDevices.getUserMedia(micConstraints(this.options.micDeviceId));
+    if (this.closed) return; // ended before it began (the previous call was still ending)
+    const stream = await navigator.mediaDevices.getUserMedia(micConstraints(this.options.micDeviceId));
+    this.localStream = stream;
+    if (this.closed) return this.#releaseMicrophone(); // ended during the microphone prompt
     const pc = (this.pc = new RTCPeerConnection());
-    this.sender = pc.addTrack(this.localStream.getAudioTracks()[0], this.localStream);
+    this.sender = pc.addTrack(stream.getAudioTracks()[0], stream);
     pc.ontrack = (event) => {
       this.remoteStream = event.streams[0];
       this.audioElement.srcObject = this.remoteStream;
@@ -91,17 +96,23 @@ export class RealtimeCall extends EventTarget {
     channel.onopen = () => this.#onOpen();
     channel.onclose = () => this.#lost("channel_closed", "The call was disconnected.");
     await pc.setLocalDescription(await pc.createOffer());
-    const { call, sdp } = await api("/api/realtime/session", {
+    if (this.closed) return;
+    // Not aborted when the call is ended meanwhile: OpenAI may already hold the call, and only
+    // its id lets the server hang it up (end() waits for it).
+    this.sessionRequest = api("/api/realtime/session", {
       method: "POST",
       body: {
         sdp: pc.localDescription.sdp,
         voice: this.options.voice || undefined,
         conversation: this.options.conversationId || undefined,
       },
+    }).then((answer) => {
+      this.call = answer.call;
+      return answer;
     });
-    this.call = call;
+    const { sdp } = await this.sessionRequest;
     this.#emit();
-    if (this.closed) return; // ended while the offer was out
+    if (this.closed) return;
     await pc.setRemoteDescription({ type: "answer", sdp });
     this.#later(CONNECT_TIMEOUT_MS, () => {
       if (this.status === "connecting") this.#fail("connect_timeout", "The call could not connect. Try again.");
@@ -125,10 +136,13 @@ export class RealtimeCall extends EventTarget {
     this.#emit();
   }
 
+  // Also while connecting: a session request still out is awaited, so the call it creates is
+  // ended on the server and at OpenAI rather than left running.
   async end(reason = "hangup") {
     if (this.closed) return;
     this.#close();
     if (!["ended", "error"].includes(this.status)) this.#setStatus("ended");
+    await this.sessionRequest?.catch(() => {});
     await this.#finish(reason);
   }
 
@@ -209,6 +223,10 @@ export class RealtimeCall extends EventTarget {
     if (this.channel) this.channel.onclose = null;
     this.channel?.close();
     this.pc?.close();
+    this.#releaseMicrophone();
+  }
+
+  #releaseMicrophone() {
     for (const track of this.localStream?.getTracks() ?? []) track.stop();
   }
 
