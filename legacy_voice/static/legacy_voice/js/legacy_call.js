@@ -78,14 +78,20 @@ export class LegacyCall extends EventTarget {
     for (const track of this.localStream?.getAudioTracks() ?? []) track.enabled = !muted;
   }
 
+  // Switch microphones mid-call: a muted caller stays muted, and listening (and the page's
+  // level meter, on the next change) moves to the new stream.
   async useMicrophone(deviceId) {
     this.options.micDeviceId = deviceId;
-    if (!this.localStream) return;
+    if (!this.localStream || this.closed) return;
     const stream = await navigator.mediaDevices.getUserMedia(micConstraints(deviceId));
-    for (const track of this.localStream.getTracks()) track.stop();
+    if (this.closed) return stopTracks(stream);
+    const enabled = this.localStream.getAudioTracks()[0]?.enabled ?? true;
+    for (const track of stream.getAudioTracks()) track.enabled = enabled;
+    stopTracks(this.localStream);
     this.localStream = stream;
     this.#stopListening();
     this.#listen();
+    this.#set({});
   }
 
   async end(reason = "hangup") {
@@ -374,9 +380,13 @@ export class LegacyCall extends EventTarget {
   }
 
   #release() {
-    for (const track of this.localStream?.getTracks() ?? []) track.stop();
+    if (this.localStream) stopTracks(this.localStream);
     if (this.audio?.state !== "closed") this.audio?.close().catch(() => {});
   }
+}
+
+function stopTracks(stream) {
+  for (const track of stream.getTracks()) track.stop();
 }
 
 // Where the spoken words end in the written reply (markdown is not spoken, so count words).

@@ -126,13 +126,14 @@ export class RealtimeCall extends EventTarget {
   // Switch microphones mid-call without renegotiating.
   async useMicrophone(deviceId) {
     this.options.micDeviceId = deviceId;
-    if (!this.sender) return;
+    if (!this.sender || this.closed) return;
     const stream = await navigator.mediaDevices.getUserMedia(micConstraints(deviceId));
     const [track] = stream.getAudioTracks();
     track.enabled = this.localStream.getAudioTracks()[0]?.enabled ?? true;
-    await this.sender.replaceTrack(track);
-    for (const old of this.localStream.getTracks()) old.stop();
+    if (!this.closed) await this.sender.replaceTrack(track);
+    this.#releaseMicrophone();
     this.localStream = stream;
+    if (this.closed) this.#releaseMicrophone(); // ended while the new microphone was asked for
     this.#emit();
   }
 

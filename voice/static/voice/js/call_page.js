@@ -324,9 +324,15 @@ function unlockAudio() {
 
 function meterStreams() {
   if (!audio?.context || !call) return;
-  if (!audio.mic && call.localStream) audio.mic = new AudioLevel(audio.context, call.localStream);
-  if (!audio.assistant && call.remoteStream) audio.assistant = new AudioLevel(audio.context, call.remoteStream);
+  audio.mic = meterFor(audio.mic, call.localStream); // a switched microphone is a new stream
+  audio.assistant = meterFor(audio.assistant, call.remoteStream);
   if (!audio.frame) audio.frame = requestAnimationFrame(drawLevel);
+}
+
+function meterFor(meter, stream) {
+  if (meter?.stream === stream) return meter;
+  meter?.disconnect();
+  return stream ? new AudioLevel(audio.context, stream) : null;
 }
 
 function drawLevel() {

@@ -1,0 +1,51 @@
+"""What happens to a Legacy call mid-way: another microphone, a network error, the browser's
+own recognition failing."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import log_in
+from tests.e2e.hooks import MICROPHONE, PAGE_LOG, page_log
+from voice.services.preferences import preference_update
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+RING_LEVEL = "parseFloat(document.querySelector('#level-ring').style.getPropertyValue('--level'))"
+
+
+def legacy_page(context, user):
+    preference_update(user=user, mode="legacy")
+    context.add_init_script(PAGE_LOG)
+    context.add_init_script(MICROPHONE)
+    page = context.new_page()
+    log_in(page, user.username)
+    expect(page.get_by_test_id("voice-mode")).to_have_value("legacy")
+    return page
+
+
+def test_switching_the_microphone_keeps_mute_and_the_meter_follows_the_new_one(
+    calm_context, user, upstream
+):
+    page = legacy_page(calm_context, user)
+    status = page.get_by_test_id("call-status")
+    mute = page.get_by_test_id("call-mute")
+    page.get_by_test_id("call-start").click()
+    expect(status).to_have_text("listening", timeout=15_000)
+    mute.click()
+    expect(mute).to_have_attribute("aria-pressed", "true")
+
+    page.select_option("#mic-picker", label="Fake Audio Input 1")
+
+    page.wait_for_function("window.__mic.streams.length === 2")
+    page.wait_for_function("window.__mic.liveTracks() === 1")  # the old microphone is released
+    assert page.evaluate("window.__mic.streams[1].getAudioTracks()[0].enabled") is False
+    expect(mute).to_have_attribute("aria-pressed", "true")
+
+    mute.click()
+    assert page.evaluate("window.__mic.streams[1].getAudioTracks()[0].enabled") is True
+    # The caller speaks into the new microphone: the ring moves with it (a meter left on the
+    # old, stopped microphone reads silence for ever).
+    page.wait_for_function(f"{RING_LEVEL} > 0.02", timeout=15_000)
+    page.get_by_test_id("call-end").click()
+    expect(status).to_have_text("ended")
+    assert page_log(page)["error"] == []
