@@ -1,11 +1,14 @@
 """What happens to a Legacy call mid-way: another microphone, a network error, the browser's
 own recognition failing."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import log_in
 from tests.e2e.hooks import MICROPHONE, PAGE_LOG, page_log
+from voice.models import Call, Message
 from voice.services.preferences import preference_update
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -49,3 +52,48 @@ def test_switching_the_microphone_keeps_mute_and_the_meter_follows_the_new_one(
     page.get_by_test_id("call-end").click()
     expect(status).to_have_text("ended")
     assert page_log(page)["error"] == []
+
+
+def flaky(attempts: dict, name: str, failures: int):
+    """A route handler: the first `failures` requests fail as on a dropped network."""
+
+    def handle(route):
+        attempts[name] += 1
+        if attempts[name] <= failures:
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    return handle
+
+
+def test_a_network_error_keeps_the_turn_and_retries_it_visibly(calm_context, user, upstream):
+    upstream.configure(
+        stt_latency_ms=100, llm_ttft_ms=100, llm_tokens_per_s=80, tts_ttfb_ms=50, chat_sentences=1
+    )
+    page = legacy_page(calm_context, user)
+    attempts = {"transcriptions": 0, "replies": 0}
+    page.route("**/api/legacy/transcriptions", flaky(attempts, "transcriptions", 2))
+    page.route("**/api/legacy/replies", flaky(attempts, "replies", 1))
+    status = page.get_by_test_id("call-status")
+
+    page.get_by_test_id("call-start").click()
+
+    assistant_item = page.locator("[data-testid=transcript-item][data-role=assistant]").first
+    expect(assistant_item).to_contain_text(re.compile(r"\w"), timeout=30_000)
+    expect(status).to_have_text("listening", timeout=30_000)  # the reply was spoken
+    expect(page.locator("#call-notice")).to_be_hidden()
+    page.get_by_test_id("call-end").click()
+    expect(status).to_have_text("ended")
+
+    call = Call.objects.get(user=user)
+    messages = list(Message.objects.filter(call=call).order_by("created_at"))
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[0].text
+    assert attempts == {"transcriptions": 3, "replies": 2}
+    # Each step reached OpenAI once: the words were not transcribed twice.
+    assert len(upstream.requests("/v1/audio/transcriptions")) == 1
+    assert len(upstream.requests("/v1/chat/completions")) == 1
+    log = page_log(page)
+    assert any("retrying" in notice for notice in log["notice"]), log
+    assert "error" not in log["status"]

@@ -17,6 +17,7 @@ const BARGE_IN_MS = 300; // "mm-hm" and echo are shorter than this
 const MAX_LISTEN_MS = 30000; // a recording without speech this long is started afresh
 const SPEECH_FORMAT = "pcm"; // raw 24 kHz PCM: no decoder, the lowest latency
 const PCM_RATE = 24000;
+const RETRYING = "The connection dropped: retrying…";
 
 export function legacySupport() {
   if (!window.isSecureContext) return "The microphone needs a secure page (HTTPS or localhost).";
@@ -131,7 +132,7 @@ export class LegacyCall extends EventTarget {
     recognition.interimResults = false;
     recognition.onresult = (event) => {
       const result = event.results[event.results.length - 1];
-      if (result.isFinal) this.#heard(result[0].transcript);
+      if (result.isFinal) this.#takeTurn({ text: result[0].transcript });
     };
     recognition.onend = () => {
       if (!this.closed) recognition.start(); // browsers stop after a while: listen on
@@ -160,7 +161,7 @@ export class LegacyCall extends EventTarget {
     recorder.onstop = () => {
       if (this.closed) return;
       const spoke = recorder.heardSpeech;
-      if (spoke) this.#utterance(new Blob(chunks, { type: recorder.mimeType || "audio/webm" }));
+      if (spoke) this.#takeTurn({ blob: new Blob(chunks, { type: recorder.mimeType || "audio/webm" }) });
       this.#record();
     };
     recorder.heardSpeech = false;
@@ -192,48 +193,74 @@ export class LegacyCall extends EventTarget {
 
   // --- a turn: words → reply → speech --------------------------------------------------------
 
-  async #utterance(blob) {
-    let text;
+  // A turn outlives a network error: it is retried with backoff until the server has it (a
+  // save queue of one turn), and the retry is shown. What the server has done is not redone:
+  // the words are transcribed once, and the reply request reuses the turn's item id.
+  #takeTurn(turn) {
+    const queue = new SaveQueue({
+      send: ([pending]) => this.#take(pending),
+      onRetry: () => this.#showRetrying(true),
+    });
+    queue.push({ item_id: `user_${crypto.randomUUID().replaceAll("-", "")}`, ...turn }).catch(() => {});
+  }
+
+  async #take(turn) {
+    if (this.closed) return;
     try {
-      const form = new FormData();
-      form.append("audio", blob, `speech.${blob.type.includes("ogg") ? "ogg" : "webm"}`);
-      form.append("call", this.call.id);
-      text = (await api("/api/legacy/transcriptions", { method: "POST", form })).text;
+      turn.text ??= await this.#transcribe(turn.blob);
+      this.#showRetrying(false);
+      if (this.closed || !turn.text.trim()) return; // silence or noise: nothing is invented
+      await this.#answer(turn);
+      this.#showRetrying(false);
     } catch (error) {
-      this.#set({ notice: `Your words could not be transcribed: ${error.message}` });
-      return;
+      if (this.closed) return; // the call is over: nothing left to retry
+      if (!error.permanent) throw error; // retried with backoff
+      const step = turn.text === undefined ? "Your words could not be transcribed" : "The reply failed";
+      this.#set({ notice: `${step}: ${error.message}` });
     }
-    await this.#heard(text);
   }
 
-  async #heard(text) {
-    if (!text.trim()) return; // silence or noise: nothing was said, nothing is invented
-    this.#interruptReply(true);
-    await this.#answer(text.trim());
+  async #transcribe(blob) {
+    const form = new FormData();
+    form.append("audio", blob, `speech.${blob.type.includes("ogg") ? "ogg" : "webm"}`);
+    form.append("call", this.call.id);
+    return (await api("/api/legacy/transcriptions", { method: "POST", form })).text;
   }
 
-  async #answer(text) {
-    const userItemId = `user_${crypto.randomUUID().replaceAll("-", "")}`;
-    this.#item(userItemId, { role: "user", text, final: true, previous_item_id: this.lastItemId });
-    this.lastItemId = userItemId;
+  #showRetrying(retrying) {
+    if (retrying && !this.closed) this.#set({ notice: RETRYING });
+    else if (!retrying && this.state.notice === RETRYING) this.#set({ notice: null });
+  }
+
+  // Throws, for the turn to be retried, only when no part of the reply has arrived.
+  async #answer(turn) {
+    if (!turn.shown) {
+      this.#interruptReply(true);
+      const text = turn.text.trim();
+      this.#item(turn.item_id, { role: "user", text, final: true, previous_item_id: this.lastItemId });
+      this.lastItemId = turn.item_id;
+      turn.shown = true;
+    }
     const reply = (this.reply = {
       controller: new AbortController(),
       queue: this.#speaker(),
       splitter: new SentenceSplitter(),
       itemId: null,
-      userItemId,
+      userItemId: turn.item_id,
       speaking: false,
       done: false,
     });
     try {
       const response = await apiFetch("/api/legacy/replies", {
         method: "POST",
-        body: { call: this.call.id, text, item_id: userItemId },
+        body: { call: this.call.id, text: turn.text.trim(), item_id: turn.item_id },
         signal: reply.controller.signal,
       });
       for await (const [name, data] of serverEvents(response.body)) this.#replyEvent(reply, name, data);
     } catch (error) {
-      if (error.name !== "AbortError") this.#set({ notice: `The reply failed: ${error.message}` });
+      if (error.name === "AbortError") return; // talked over, or hung up
+      if (!reply.itemId) throw error;
+      this.#set({ notice: `The reply was cut off: ${error.message}` });
     } finally {
       reply.done = true;
       for (const sentence of reply.splitter.flush()) reply.queue.enqueue(sentence);
