@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import log_in
 from tests.e2e.hooks import MICROPHONE, PAGE_LOG, page_log
+from tests.waiting import wait_for
 from voice.models import Call, Message
 from voice.services.preferences import preference_update
 
@@ -97,3 +98,41 @@ def test_a_network_error_keeps_the_turn_and_retries_it_visibly(calm_context, use
     log = page_log(page)
     assert any("retrying" in notice for notice in log["notice"]), log
     assert "error" not in log["status"]
+
+
+# Headless Chromium has no speech service: this stand-in fails the way Chrome's does when the
+# microphone is refused or its service is out of reach, then ends, as Chrome does.
+FAILING_RECOGNITION = """
+window.__recognition = { starts: 0, ended: 0 };
+window.SpeechRecognition = class {
+  start() {
+    window.__recognition.starts += 1;
+    setTimeout(() => {
+      this.onerror?.({ error: window.__recognitionError });
+      this.onend?.();
+      window.__recognition.ended += 1;
+    }, 200);
+  }
+  abort() {}
+};
+"""
+
+
+@pytest.mark.parametrize("error", ["not-allowed", "network"])
+def test_a_speech_recognition_error_stops_with_a_message_instead_of_restarting(
+    context, user, upstream, error
+):
+    context.add_init_script(f"window.__recognitionError = {error!r};" + FAILING_RECOGNITION)
+    page = legacy_page(context, user)
+    page.select_option("#stt-picker", "browser")
+
+    page.get_by_test_id("call-start").click()
+
+    expect(page.get_by_test_id("call-error")).to_contain_text("Server recognition")
+    expect(page.get_by_test_id("call-status")).to_have_text("error")
+    expect(page.get_by_test_id("call-retry")).to_be_visible()
+    page.wait_for_function("window.__recognition.ended === 1")  # its end came, and went unheeded
+    assert page.evaluate("window.__recognition.starts") == 1
+    page.wait_for_function("window.__mic.liveTracks() === 0")
+    call = Call.objects.get(user=user)
+    assert wait_for(lambda: Call.objects.get(pk=call.pk).status == Call.Status.ENDED)

@@ -2,13 +2,15 @@
 // the reply streams in and is spoken sentence by sentence while the rest still streams.
 // Talking over the reply (≥ 300 ms of sustained speech) stops it; what was heard is saved.
 //
-// The same surface as RealtimeCall: "change" events carry { status, items, notice, error }.
+// The same surface as RealtimeCall: "change" events carry { status, items, notice, error };
+// "failed" tells that the call ended on a problem.
 
 import { api, apiFetch } from "../../js/api.js";
 import { recordEnd, recordEndOnUnload, saveItems } from "../../js/call_record.js";
 import { SaveQueue } from "../../js/save_queue.js";
 import { micConstraints, microphoneProblem } from "../../realtime/js/realtime_call.js";
 import { PlaybackQueue } from "./playback.js";
+import { recognitionProblem } from "./recognition.js";
 import { SentenceSplitter } from "./sentences.js";
 import { VoiceActivity } from "./vad.js";
 
@@ -133,6 +135,10 @@ export class LegacyCall extends EventTarget {
     recognition.onresult = (event) => {
       const result = event.results[event.results.length - 1];
       if (result.isFinal) this.#takeTurn({ text: result[0].transcript });
+    };
+    recognition.onerror = (event) => {
+      const problem = recognitionProblem(event.error);
+      if (problem) this.#fail(`recognition_${event.error.replaceAll("-", "_")}`, problem);
     };
     recognition.onend = () => {
       if (!this.closed) recognition.start(); // browsers stop after a while: listen on
@@ -384,6 +390,16 @@ export class LegacyCall extends EventTarget {
       interrupted: true,
       previous_item_id: reply.userItemId,
     }).catch(() => {});
+  }
+
+  // The call cannot go on (nothing can hear the caller): it ends, and the page says why.
+  #fail(code, message) {
+    if (this.closed) return;
+    this.#interruptReply(true);
+    this.#close();
+    this.#set({ status: "error", error: { code, message } });
+    this.dispatchEvent(new CustomEvent("failed", { detail: this.state.error }));
+    if (this.call) recordEnd(this.call.id, this.queue, code).catch(() => {});
   }
 
   // --- state --------------------------------------------------------------------------------
