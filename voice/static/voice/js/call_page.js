@@ -5,6 +5,7 @@ import { api } from "../../js/api.js";
 import { AudioLevel } from "../../js/audio_level.js";
 import { StatusSocket } from "../../js/status_socket.js";
 import { TranscriptView } from "../../js/transcript_view.js";
+import { offerLegacy } from "./fallback.js";
 import { setUpKeyDialog } from "./key_dialog.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -49,7 +50,7 @@ let muted = false;
 let audio = null; // { context, mic, assistant } level meters
 let wakeLock = null;
 let timer = null;
-let unsupported = null;
+let unsupported = { realtime: null, legacy: null }; // what this browser lacks, per mode
 let conversationTitled = Boolean(bar.dataset.conversation);
 // The user's live calls as the server reports them (this tab's and any other's).
 const liveCalls = new Map();
@@ -85,15 +86,16 @@ function showNotice(message) {
 // --- mode, voice and microphone ------------------------------------------------------------
 
 function modeAvailable(mode) {
-  if (mode === "realtime") return !unsupported && config.realtime.available;
-  return config.legacy.available;
+  return !unsupported[mode] && config[mode].available;
 }
 
 function setUpModes() {
-  const realtimeOption = ui.mode.querySelector('option[value="realtime"]');
-  realtimeOption.disabled = !modeAvailable("realtime");
-  if (unsupported) {
-    showProblem(`${unsupported} Legacy mode works here.`, { retry: false });
+  for (const mode of ["realtime", "legacy"]) {
+    ui.mode.querySelector(`option[value="${mode}"]`).disabled = !modeAvailable(mode);
+  }
+  if (unsupported.realtime) {
+    const instead = modeAvailable("legacy") ? " Legacy mode works here." : "";
+    showProblem(`${unsupported.realtime}${instead}`, { retry: false });
   }
   if (!modeAvailable(ui.mode.value) && modeAvailable("legacy")) ui.mode.value = "legacy";
   showModeHint();
@@ -105,7 +107,8 @@ function showModeHint() {
   if (!config.realtime.available && config.realtime.reason) {
     hints.push(`Realtime unavailable: ${REASONS[config.realtime.reason] ?? config.realtime.reason}`);
   }
-  if (!config.legacy.available) hints.push("Legacy unavailable: no OpenAI key is set up for you.");
+  if (unsupported.legacy) hints.push(`Legacy unavailable: ${unsupported.legacy}`);
+  else if (!config.legacy.available) hints.push("Legacy unavailable: no OpenAI key is set up for you.");
   ui.hint.textContent = hints.join(" ");
   updateStartButton();
 }
@@ -233,7 +236,9 @@ async function connect(current) {
     if (error.code === "call_active" && error.body?.active_call) {
       liveCalls.set(error.body.active_call, { id: error.body.active_call, status: "active" });
     }
-    if (call === current) callFailed({ message: error.message || "The call could not start." });
+    if (call === current) {
+      callFailed({ code: error.code ?? error.name, message: error.message || "The call could not start." });
+    }
     return;
   }
   if (call !== current) return; // ended while connecting
@@ -246,10 +251,11 @@ async function connect(current) {
   fillMicrophones().catch(() => {});
 }
 
-function callFailed({ message }) {
+function callFailed({ code, message }) {
+  const mode = ui.mode.value;
   stopCall();
   setStatus("error");
-  showProblem(message, { retry: true });
+  showProblem(message, { retry: true, legacy: offerLegacy({ mode, code, legacyAvailable: modeAvailable("legacy") }) });
 }
 
 function endCall() {
@@ -438,7 +444,7 @@ socket.addEventListener("call.status", (event) => trackCall(event.detail.call));
 socket.addEventListener("call.transcript", (event) => showOtherTabsWords(event.detail));
 socket.addEventListener("open", refreshLiveCalls);
 
-unsupported = realtime.realtimeSupport();
+unsupported = { realtime: realtime.realtimeSupport(), legacy: legacy.legacySupport() };
 setUpEngines();
 setUpModes();
 setUpKeyDialog(async () => {
