@@ -99,15 +99,17 @@ export class LegacyCall extends EventTarget {
 
   async end(reason = "hangup") {
     if (this.closed) return;
-    this.#interruptReply(false);
+    this.#interruptReply();
     this.#close();
     if (!["ended", "error"].includes(this.status)) this.#set({ status: "ended" });
     await this.creating?.catch(() => {}); // a call still being created is ended once it exists
     if (this.call) await recordEnd(this.call.id, this.queue, reason);
   }
 
+  // The page is going away: the reply as heard goes out with the keepalive requests.
   endOnUnload() {
     if (this.closed || !this.call) return;
+    this.#interruptReply();
     this.#close();
     recordEndOnUnload(this.call.id, this.queue);
   }
@@ -241,7 +243,7 @@ export class LegacyCall extends EventTarget {
   // Throws, for the turn to be retried, only when no part of the reply has arrived.
   async #answer(turn) {
     if (!turn.shown) {
-      this.#interruptReply(true);
+      this.#interruptReply();
       const text = turn.text.trim();
       this.#item(turn.item_id, { role: "user", text, final: true, previous_item_id: this.lastItemId });
       this.lastItemId = turn.item_id;
@@ -367,21 +369,24 @@ export class LegacyCall extends EventTarget {
   // --- barge-in ---------------------------------------------------------------------------------
 
   #bargeIn() {
-    this.#interruptReply(true);
+    this.#interruptReply();
     this.#set({ status: "interrupted" });
   }
 
-  // Stop the reply and its speech; save the assistant's words as far as they were heard.
-  #interruptReply(save) {
+  // Stop the reply and its speech; save the assistant's words as far as they were heard (none,
+  // when nothing was spoken yet). The server may have saved the whole reply already: this save
+  // replaces it, and the server never overwrites it.
+  #interruptReply() {
     const reply = this.reply;
     if (!reply) return;
     this.reply = null;
     reply.controller.abort();
     const { heard, cut } = reply.queue.stop();
-    if (!save || !reply.itemId || reply.done && !reply.speaking) return;
+    if (!reply.itemId) return; // nothing of it arrived
     const item = this.state.items.get(reply.itemId);
     const spoken = [...heard, cut].filter(Boolean).join(" ");
     const heardChars = Math.min(item.text.length, locate(item.text, spoken));
+    if (reply.done && heardChars === item.text.length) return; // heard to the end: saved as is
     this.#item(reply.itemId, { interrupted: true, heardChars, final: true });
     this.queue.push({
       item_id: reply.itemId,
@@ -395,7 +400,7 @@ export class LegacyCall extends EventTarget {
   // The call cannot go on (nothing can hear the caller): it ends, and the page says why.
   #fail(code, message) {
     if (this.closed) return;
-    this.#interruptReply(true);
+    this.#interruptReply();
     this.#close();
     this.#set({ status: "error", error: { code, message } });
     this.dispatchEvent(new CustomEvent("failed", { detail: this.state.error }));

@@ -7,7 +7,7 @@
 import { api } from "../../js/api.js";
 import { recordEnd, recordEndOnUnload, saveItems } from "../../js/call_record.js";
 import { SaveQueue } from "../../js/save_queue.js";
-import { initialState, reduce } from "./call_state.js";
+import { hangUp, initialState, reduce } from "./call_state.js";
 
 const CONNECT_TIMEOUT_MS = 20000;
 const DISCONNECT_GRACE_MS = 5000; // a brief network drop often recovers on its own
@@ -147,7 +147,8 @@ export class RealtimeCall extends EventTarget {
     await this.#finish(reason);
   }
 
-  // Page is going away: best effort with keepalive requests, no waiting.
+  // Page is going away: best effort with keepalive requests (the reply as heard among them),
+  // no waiting.
   endOnUnload() {
     if (this.closed || !this.call) return;
     this.#close();
@@ -176,17 +177,17 @@ export class RealtimeCall extends EventTarget {
     const ended = state.status === "ended" && this.state.status !== "ended";
     this.state = state;
     for (const item of saves) this.queue.push(item).catch(() => {});
+    if (ended) this.#close(); // first: it cuts a reply still being spoken
     this.#emit();
-    if (ended) {
-      this.#close();
-      this.#finish(state.error?.code ?? "ended").catch(() => {});
-    }
+    if (ended) this.#finish(state.error?.code ?? "ended").catch(() => {});
   }
 
   #watchConnection() {
     const state = this.pc?.connectionState;
     if (state === "failed") this.#lost("ice_failed", "The call's connection failed. Check your network and try again.");
+    if (state === "connected") this.disconnectedAt = null;
     if (state === "disconnected") {
+      this.disconnectedAt ??= performance.now(); // the caller heard nothing more from here
       this.#later(DISCONNECT_GRACE_MS, () => {
         if (this.pc?.connectionState === "disconnected") this.#lost("disconnected", "The call lost its connection.");
       });
@@ -219,12 +220,21 @@ export class RealtimeCall extends EventTarget {
 
   #close() {
     this.closed = true;
+    this.#keepWhatWasHeard();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     if (this.channel) this.channel.onclose = null;
     this.channel?.close();
     this.pc?.close();
     this.#releaseMicrophone();
+  }
+
+  // Every way a call ends comes here: a reply the assistant was still giving is saved as far
+  // as the caller heard it (marked interrupted), queued before the call's record is closed.
+  #keepWhatWasHeard() {
+    const { state, saves } = hangUp(this.state, this.disconnectedAt ?? performance.now());
+    this.state = state;
+    if (this.call) for (const item of saves) this.queue.push(item).catch(() => {});
   }
 
   #releaseMicrophone() {
