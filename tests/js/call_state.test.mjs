@@ -4,6 +4,7 @@ import { test } from "node:test";
 import {
   hangUp,
   heardText,
+  incompleteReplyNotice,
   initialState,
   reduce,
   unheardText,
@@ -210,4 +211,25 @@ test("hanging up after a finished, heard turn saves nothing more", () => {
     [{ type: "output_audio_buffer.stopped", response_id: "r1" }, 500],
   ]);
   assert.deepEqual(hangUp(state, 5000).saves, []);
+});
+
+test("a reply that ended incomplete says why, and the next reply clears it", () => {
+  const filtered = run([
+    [{ type: "session.created" }],
+    ...turn("u1", "a1", "r1"),
+    [{ type: "response.done", response: { id: "r1", status: "incomplete", status_details: { type: "incomplete", reason: "content_filter" } } }],
+  ]).state;
+  assert.equal(filtered.notice, "The reply was stopped by OpenAI's content filter.");
+  const next = reduce(filtered, { type: "response.created", response: { id: "r2" } }).state;
+  assert.equal(next.notice, null);
+
+  const long = reduce(filtered, { type: "response.done", response: { id: "r1", status: "incomplete", status_details: { reason: "max_output_tokens" } } }).state;
+  assert.match(long.notice, /longest reply allowed/);
+});
+
+test("the words for a reply cut short cover both APIs' reasons, and unknown ones", () => {
+  assert.match(incompleteReplyNotice("content_filter"), /content filter/);
+  assert.equal(incompleteReplyNotice("length"), incompleteReplyNotice("max_output_tokens"));
+  assert.equal(incompleteReplyNotice(undefined), "The reply stopped before it was finished.");
+  assert.equal(incompleteReplyNotice("toString"), "The reply stopped before it was finished.");
 });

@@ -8,6 +8,7 @@
 import { api, apiFetch } from "../../js/api.js";
 import { recordEnd, recordEndOnUnload, saveItems } from "../../js/call_record.js";
 import { SaveQueue } from "../../js/save_queue.js";
+import { incompleteReplyNotice } from "../../realtime/js/call_state.js";
 import { micConstraints, microphoneProblem } from "../../realtime/js/realtime_call.js";
 import { PlaybackQueue } from "./playback.js";
 import { recognitionProblem } from "./recognition.js";
@@ -20,6 +21,7 @@ const MAX_LISTEN_MS = 30000; // a recording without speech this long is started 
 const SPEECH_FORMAT = "pcm"; // raw 24 kHz PCM: no decoder, the lowest latency
 const PCM_RATE = 24000;
 const RETRYING = "The connection dropped: retrying…";
+const CUT_SHORT = ["length", "content_filter"]; // Chat Completions' finish_reason for a cut reply
 
 export function legacySupport() {
   if (!window.isSecureContext) return "The microphone needs a secure page (HTTPS or localhost).";
@@ -278,6 +280,7 @@ export class LegacyCall extends EventTarget {
 
   #replyEvent(reply, name, data) {
     if (name === "start") {
+      if (this.state.notice) this.#set({ notice: null }); // a new reply: earlier news is old
       reply.itemId = data.item_id;
       this.#item(data.item_id, { role: "assistant", text: "", previous_item_id: reply.userItemId });
       this.lastItemId = data.item_id;
@@ -287,6 +290,10 @@ export class LegacyCall extends EventTarget {
       for (const sentence of reply.splitter.push(data.text)) reply.queue.enqueue(sentence);
     } else if (name === "done") {
       this.#item(reply.itemId, { text: data.text, final: true });
+      // Cut short by the model (too long, or its content filter): spoken as far as it goes.
+      if (data.incomplete || CUT_SHORT.includes(data.finish_reason)) {
+        this.#set({ notice: incompleteReplyNotice(data.finish_reason ?? data.reason) });
+      }
     } else if (name === "error") {
       this.#set({ notice: data.message });
     }

@@ -72,6 +72,19 @@ export function unheardText(item) {
   return item.text.slice(item.heardChars);
 }
 
+// Why a reply stopped before its end, in words: OpenAI's reason for an "incomplete" response
+// (Realtime's status_details.reason, or Chat Completions' finish_reason as the Legacy stream
+// relays it).
+const CUT_SHORT = {
+  content_filter: "The reply was stopped by OpenAI's content filter.",
+  max_output_tokens: "The reply was cut short: it reached the longest reply allowed.",
+  length: "The reply was cut short: it reached the longest reply allowed.",
+};
+
+export function incompleteReplyNotice(reason) {
+  return Object.hasOwn(CUT_SHORT, reason) ? CUT_SHORT[reason] : "The reply stopped before it was finished.";
+}
+
 export function toSaved(item) {
   return {
     item_id: item.item_id,
@@ -214,6 +227,8 @@ const HANDLERS = {
     if (response.status === "cancelled") {
       for (const output of response.output ?? []) cut(state, output.id, now, saves);
       cut(state, state.responses.get(response.id), now, saves);
+    } else if (response.status === "incomplete") {
+      state.notice = incompleteReplyNotice(response.status_details?.reason);
     } else if (response.status === "failed") {
       const reason = response.status_details?.error?.message;
       state.notice = reason ? `The reply failed: ${reason}` : "The reply failed. Try again.";
