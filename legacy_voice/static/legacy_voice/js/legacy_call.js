@@ -242,15 +242,20 @@ export class LegacyCall extends EventTarget {
     else if (!retrying && this.state.notice === RETRYING) this.#set({ notice: null });
   }
 
+  // The caller's words appear once (cutting off a reply still playing), however often the
+  // reply to them is asked for.
+  #showWords(turn) {
+    if (turn.shown) return;
+    this.#interruptReply();
+    const text = turn.text.trim();
+    this.#item(turn.item_id, { role: "user", text, final: true, previous_item_id: this.lastItemId });
+    this.lastItemId = turn.item_id;
+    turn.shown = true;
+  }
+
   // Throws, for the turn to be retried, only when no part of the reply has arrived.
   async #answer(turn) {
-    if (!turn.shown) {
-      this.#interruptReply();
-      const text = turn.text.trim();
-      this.#item(turn.item_id, { role: "user", text, final: true, previous_item_id: this.lastItemId });
-      this.lastItemId = turn.item_id;
-      turn.shown = true;
-    }
+    this.#showWords(turn);
     const reply = (this.reply = {
       controller: new AbortController(),
       queue: this.#speaker(),

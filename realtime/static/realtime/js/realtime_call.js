@@ -82,6 +82,19 @@ export class RealtimeCall extends EventTarget {
     const stream = await navigator.mediaDevices.getUserMedia(micConstraints(this.options.micDeviceId));
     this.localStream = stream;
     if (this.closed) return this.#releaseMicrophone(); // ended during the microphone prompt
+    const pc = this.#openPeerConnection(stream);
+    await pc.setLocalDescription(await pc.createOffer());
+    if (this.closed) return;
+    const { sdp } = await this.#requestSession(pc.localDescription.sdp);
+    this.#emit();
+    if (this.closed) return;
+    await pc.setRemoteDescription({ type: "answer", sdp });
+    this.#later(CONNECT_TIMEOUT_MS, () => {
+      if (this.status === "connecting") this.#fail("connect_timeout", "The call could not connect. Try again.");
+    });
+  }
+
+  #openPeerConnection(stream) {
     const pc = (this.pc = new RTCPeerConnection());
     this.sender = pc.addTrack(stream.getAudioTracks()[0], stream);
     pc.ontrack = (event) => {
@@ -95,14 +108,16 @@ export class RealtimeCall extends EventTarget {
     channel.onmessage = (message) => this.#onEvent(message.data);
     channel.onopen = () => this.#onOpen();
     channel.onclose = () => this.#lost("channel_closed", "The call was disconnected.");
-    await pc.setLocalDescription(await pc.createOffer());
-    if (this.closed) return;
-    // Not aborted when the call is ended meanwhile: OpenAI may already hold the call, and only
-    // its id lets the server hang it up (end() waits for it).
+    return pc;
+  }
+
+  // Not aborted when the call is ended meanwhile: OpenAI may already hold the call, and only
+  // its id lets the server hang it up (end() waits for this request).
+  #requestSession(offerSdp) {
     this.sessionRequest = api("/api/realtime/session", {
       method: "POST",
       body: {
-        sdp: pc.localDescription.sdp,
+        sdp: offerSdp,
         voice: this.options.voice || undefined,
         conversation: this.options.conversationId || undefined,
       },
@@ -110,13 +125,7 @@ export class RealtimeCall extends EventTarget {
       this.call = answer.call;
       return answer;
     });
-    const { sdp } = await this.sessionRequest;
-    this.#emit();
-    if (this.closed) return;
-    await pc.setRemoteDescription({ type: "answer", sdp });
-    this.#later(CONNECT_TIMEOUT_MS, () => {
-      if (this.status === "connecting") this.#fail("connect_timeout", "The call could not connect. Try again.");
-    });
+    return this.sessionRequest;
   }
 
   setMuted(muted) {

@@ -222,6 +222,7 @@ function startCall() {
   ownClients.add(current);
   current.addEventListener("change", (event) => render(event.detail, current));
   current.addEventListener("failed", (event) => {
+    ownClients.delete(current);
     if (call === current) callFailed(event.detail);
   });
   connect(current);
@@ -255,7 +256,8 @@ function callFailed({ code, message }) {
   const mode = ui.mode.value;
   stopCall();
   setStatus("error");
-  showProblem(message, { retry: true, legacy: offerLegacy({ mode, code, legacyAvailable: modeAvailable("legacy") }) });
+  const legacy = offerLegacy({ mode, code, legacyAvailable: modeAvailable("legacy") });
+  showProblem(message, { retry: true, legacy });
 }
 
 function endCall() {
