@@ -1,12 +1,15 @@
 """A call that ends while the assistant is still talking (End pressed, the page reloaded or
-closed) keeps the reply as far as the caller heard it, marked interrupted, after the words
-that asked for it: never dropped (two user turns in a row) and never whole, as if heard."""
+closed, the connection lost) keeps the reply as far as the caller heard it, marked
+interrupted, after the words that asked for it: never dropped (two user turns in a row) and
+never whole, as if heard."""
 
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import SERVER_KEY
 from tests.e2e.conftest import log_in
 from tests.waiting import wait_for
 from voice.models import Call, Message
@@ -20,6 +23,12 @@ LONG_REPLY = (
     "and I will do my best to give you a short and useful answer about it."
 )
 WAYS_TO_LEAVE = ["end", "reload", "close"]
+ENDED_REASONS = {
+    "end": "hangup",
+    "reload": "page_closed",
+    "close": "page_closed",
+    "lost": "channel_closed",
+}
 
 
 def open_call_page(context, user, mode: str):
@@ -48,7 +57,7 @@ def saved_transcript(page, call: Call, how: str) -> list[dict]:
     """The call's transcript through the API, once the call has ended."""
     wait_for(lambda: not Call.objects.get(pk=call.pk).is_live)
     call.refresh_from_db()
-    assert call.ended_reason == ("hangup" if how == "end" else "page_closed")
+    assert call.ended_reason == ENDED_REASONS[how]
     wait_for(lambda: Message.objects.filter(call=call, role="assistant", interrupted=True))
     return page.context.request.get(f"/api/calls/{call.id}").json()["transcript"]
 
@@ -80,6 +89,28 @@ def test_realtime_leaving_mid_reply_keeps_the_reply_as_heard(calm_context, user,
     if how == "end":  # saved before the call's record was closed
         message = Message.objects.get(call=call, item_id=reply["item_id"])
         assert message.updated_at <= Call.objects.get(pk=call.pk).ended_at
+
+
+def test_realtime_a_connection_lost_mid_reply_keeps_the_reply_as_heard(
+    calm_context, user, upstream
+):
+    upstream.configure(assistant_texts=[LONG_REPLY])
+    page = open_call_page(calm_context, user, "realtime")
+    page.get_by_test_id("call-start").click()
+    expect(page.get_by_test_id("call-status")).to_have_text("speaking", timeout=20_000)
+    expect(item(page, "user")).to_contain_text(re.compile(r"\w"))
+    expect(item(page, "assistant")).to_contain_text("hear you")
+    call = Call.objects.get(user=user)
+
+    # The media connection drops without our server knowing (OpenAI's side goes away).
+    httpx.post(
+        f"{upstream.base_url}/realtime/calls/{call.upstream_call_id}/hangup",
+        headers={"Authorization": f"Bearer {SERVER_KEY}"},
+    ).raise_for_status()
+
+    expect(page.get_by_test_id("call-error")).to_contain_text("disconnected")
+    reply = assert_cut_as_heard(saved_transcript(page, call, "lost"), LONG_REPLY)
+    assert reply["text"].startswith("Yes, I can")
 
 
 @pytest.mark.parametrize("how", WAYS_TO_LEAVE)
