@@ -145,13 +145,14 @@ def _start_reply(*, user, call_id, text, user_item_id) -> tuple[_Prepared, list[
 
 
 def _save_reply(call: Call, item_id: str, previous: str, text: str, interrupted: bool) -> None:
-    """The assistant's message; a cut-off reply only if the client has not saved what was
-    heard (it knows better than the server how far the speech got)."""
+    """The assistant's message, unless the client saved it first: the reply's id is new to
+    this request, so an earlier save is the page's "as heard" text of a reply cut off while it
+    still streamed, and the page knows better than the server how far the speech got."""
     item = {"item_id": item_id, "role": Message.Role.ASSISTANT, "text": text}
     transcript_upsert(
         call=call,
         items=[{**item, "interrupted": interrupted, "previous_item_id": previous}],
-        keep_existing=interrupted,
+        keep_existing=True,
     )
 
 

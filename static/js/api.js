@@ -7,8 +7,10 @@ export class ApiError extends Error {
     this.status = status;
     this.code = code;
     this.body = body;
-    // 4xx other than 408/429 will not get better by retrying the same request.
-    this.permanent = status >= 400 && status < 500 && ![408, 429].includes(status);
+    // 4xx other than 408/429 will not get better by retrying the same request; nor will a
+    // key that OpenAI rejected (a 502 of ours).
+    this.permanent =
+      (status >= 400 && status < 500 && ![408, 429].includes(status)) || code === "upstream_auth_failed";
   }
 }
 

@@ -3,6 +3,7 @@
 
 export class AudioLevel {
   constructor(context, stream) {
+    this.stream = stream;
     this.source = context.createMediaStreamSource(stream);
     this.analyser = context.createAnalyser();
     this.analyser.fftSize = 512;

@@ -1,11 +1,18 @@
-// Transcript items on their way to the server: batched, retried with backoff, never lost to
-// a network blip. The transport and the clock are injected so tests can drive them.
+// Items on their way to the server (transcript items; a Legacy turn): batched, retried with
+// backoff, never lost to a network blip. The transport and the clock are injected so tests
+// can drive them; `onRetry(error, delayMs)` is told of each retry, so it can be shown.
 
 export class SaveQueue {
-  constructor({ send, sleep = (ms) => new Promise((r) => setTimeout(r, ms)), maxDelayMs = 10000 }) {
+  constructor({
+    send,
+    sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
+    maxDelayMs = 10000,
+    onRetry = () => {},
+  }) {
     this.send = send; // async (items) => void; throws on failure
     this.sleep = sleep;
     this.maxDelayMs = maxDelayMs;
+    this.onRetry = onRetry;
     this.pending = new Map(); // item_id -> item: a newer version replaces an unsent older one
     this.running = null;
     this.failures = 0;
@@ -36,7 +43,9 @@ export class SaveQueue {
           throw error;
         }
         this.failures += 1;
-        await this.sleep(Math.min(this.maxDelayMs, 250 * 2 ** this.failures));
+        const delayMs = Math.min(this.maxDelayMs, 250 * 2 ** this.failures);
+        this.onRetry(error, delayMs);
+        await this.sleep(delayMs);
       }
     }
   }

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
+  hangUp,
   heardText,
+  incompleteReplyNotice,
   initialState,
   reduce,
   unheardText,
@@ -153,4 +155,81 @@ test("unknown and malformed events change nothing", () => {
     assert.equal(state, start);
     assert.deepEqual(saves, []);
   }
+});
+
+test("hanging up while the reply is spoken saves it as heard, interrupted", () => {
+  const { state } = run([
+    [{ type: "session.created" }],
+    ...turn("u1", "a1", "r1"),
+    [{ type: "output_audio_buffer.started", response_id: "r1" }, 1000],
+    [{ type: "response.output_audio_transcript.delta", response_id: "r1", item_id: "a1", delta: "One two three four five six seven." }, 1100],
+  ]);
+  const { state: after, saves } = hangUp(state, 2000); // one second heard: about 15 characters
+  assert.deepEqual(saves, [
+    { item_id: "a1", role: "assistant", text: "One two three", interrupted: true, previous_item_id: "u1" },
+  ]);
+  assert.equal(after.speaking, null);
+  assert.equal(heardText(after.items.get("a1")), "One two three");
+});
+
+test("hanging up cuts a finished transcript whose audio still plays", () => {
+  const { state, saves: finished } = run([
+    [{ type: "session.created" }],
+    ...turn("u1", "a1", "r1"),
+    [{ type: "output_audio_buffer.started", response_id: "r1" }, 0],
+    [{ type: "response.output_audio_transcript.done", response_id: "r1", item_id: "a1", transcript: "A long answer that is still being read out loud." }, 100],
+  ]);
+  assert.equal(finished.at(-1).interrupted, false); // saved whole when the transcript was done…
+  const { saves } = hangUp(state, 1000);
+  assert.deepEqual(saves.map((s) => [s.text, s.interrupted]), [["A long answer", true]]); // …then cut
+});
+
+test("hanging up before a reply is audible saves it unheard; after it played, as it is", () => {
+  const generating = run([[{ type: "session.created" }], ...turn("u1", "a1", "r1")]).state;
+  assert.deepEqual(hangUp(generating, 5000).saves, [
+    { item_id: "a1", role: "assistant", text: "", interrupted: true, previous_item_id: "u1" },
+  ]);
+
+  const played = run([
+    [{ type: "session.created" }],
+    ...turn("u1", "a1", "r1"),
+    [{ type: "output_audio_buffer.started", response_id: "r1" }, 0],
+    [{ type: "response.output_audio_transcript.delta", response_id: "r1", item_id: "a1", delta: "Done." }, 10],
+    [{ type: "output_audio_buffer.stopped", response_id: "r1" }, 500],
+  ]).state;
+  assert.deepEqual(hangUp(played, 5000).saves, [
+    { item_id: "a1", role: "assistant", text: "Done.", interrupted: false, previous_item_id: "u1" },
+  ]);
+});
+
+test("hanging up after a finished, heard turn saves nothing more", () => {
+  const { state } = run([
+    [{ type: "session.created" }],
+    ...turn("u1", "a1", "r1"),
+    [{ type: "output_audio_buffer.started", response_id: "r1" }, 0],
+    [{ type: "response.output_audio_transcript.done", response_id: "r1", item_id: "a1", transcript: "Hi." }, 10],
+    [{ type: "output_audio_buffer.stopped", response_id: "r1" }, 500],
+  ]);
+  assert.deepEqual(hangUp(state, 5000).saves, []);
+});
+
+test("a reply that ended incomplete says why, and the next reply clears it", () => {
+  const filtered = run([
+    [{ type: "session.created" }],
+    ...turn("u1", "a1", "r1"),
+    [{ type: "response.done", response: { id: "r1", status: "incomplete", status_details: { type: "incomplete", reason: "content_filter" } } }],
+  ]).state;
+  assert.equal(filtered.notice, "The reply was stopped by OpenAI's content filter.");
+  const next = reduce(filtered, { type: "response.created", response: { id: "r2" } }).state;
+  assert.equal(next.notice, null);
+
+  const long = reduce(filtered, { type: "response.done", response: { id: "r1", status: "incomplete", status_details: { reason: "max_output_tokens" } } }).state;
+  assert.match(long.notice, /longest reply allowed/);
+});
+
+test("the words for a reply cut short cover both APIs' reasons, and unknown ones", () => {
+  assert.match(incompleteReplyNotice("content_filter"), /content filter/);
+  assert.equal(incompleteReplyNotice("length"), incompleteReplyNotice("max_output_tokens"));
+  assert.equal(incompleteReplyNotice(undefined), "The reply stopped before it was finished.");
+  assert.equal(incompleteReplyNotice("toString"), "The reply stopped before it was finished.");
 });

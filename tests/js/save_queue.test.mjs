@@ -67,3 +67,23 @@ test("the backoff is capped", async () => {
   await queue.flush();
   assert.equal(Math.max(...delays), 3000);
 });
+
+test("each retry is reported before its wait, with the error and the delay", async () => {
+  const events = [];
+  let failures = 2;
+  const queue = new SaveQueue({
+    send: async () => {
+      events.push("send");
+      if (failures-- > 0) throw new Error(`down ${failures}`);
+    },
+    sleep: async (ms) => events.push(`sleep ${ms}`),
+    onRetry: (error, delayMs) => events.push(`retry ${error.message} ${delayMs}`),
+  });
+  queue.push({ item_id: "a" });
+  await queue.flush();
+  assert.deepEqual(events, [
+    "send", "retry down 1 500", "sleep 500",
+    "send", "retry down 0 1000", "sleep 1000",
+    "send",
+  ]);
+});

@@ -289,3 +289,27 @@ def test_each_legacy_endpoint_is_throttled_per_user(api, legacy_call, monkeypatc
     assert response.json()["error"]["code"] == "throttled"
     assert 1 <= int(response["Retry-After"]) <= 60
     assert transcribe(api, legacy_call["id"], wav_bytes()).status_code == 200  # its own budget
+
+
+@STREAMING
+async def test_the_callers_as_heard_save_made_mid_stream_is_not_overwritten_by_the_whole_reply(
+    aapi, legacy_call, fast_upstream
+):
+    """The page saves a reply as far as it was heard when the caller hangs up or talks over
+    it; the server's save of the whole reply, landing later, must leave that alone."""
+    response = await aapi.post(
+        "/api/legacy/replies", {"call": legacy_call["id"], "text": "Tell me a long story"}
+    )
+    chunks = aiter(response.streaming_content)
+    start = (await anext(chunks)).decode()
+    assert start.startswith("event: start")
+    item_id = json.loads(start.split("data: ", 1)[1])["item_id"]
+    heard = {"item_id": item_id, "role": "assistant", "text": "Once", "interrupted": True}
+    saved = await aapi.post(f"/api/calls/{legacy_call['id']}/transcript", {"items": [heard]})
+    assert saved.status_code == 200
+
+    rest = b"".join([chunk async for chunk in chunks]).decode()
+
+    assert "event: done" in rest  # the whole reply was generated, and saved by the server…
+    message = await Message.objects.aget(call_id=legacy_call["id"], item_id=item_id)
+    assert (message.text, message.interrupted) == ("Once", True)  # …without replacing this

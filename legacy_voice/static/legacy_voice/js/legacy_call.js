@@ -2,13 +2,16 @@
 // the reply streams in and is spoken sentence by sentence while the rest still streams.
 // Talking over the reply (≥ 300 ms of sustained speech) stops it; what was heard is saved.
 //
-// The same surface as RealtimeCall: "change" events carry { status, items, notice, error }.
+// The same surface as RealtimeCall: "change" events carry { status, items, notice, error };
+// "failed" tells that the call ended on a problem.
 
 import { api, apiFetch } from "../../js/api.js";
 import { recordEnd, recordEndOnUnload, saveItems } from "../../js/call_record.js";
 import { SaveQueue } from "../../js/save_queue.js";
+import { incompleteReplyNotice } from "../../realtime/js/call_state.js";
 import { micConstraints, microphoneProblem } from "../../realtime/js/realtime_call.js";
 import { PlaybackQueue } from "./playback.js";
+import { recognitionProblem } from "./recognition.js";
 import { SentenceSplitter } from "./sentences.js";
 import { VoiceActivity } from "./vad.js";
 
@@ -17,6 +20,8 @@ const BARGE_IN_MS = 300; // "mm-hm" and echo are shorter than this
 const MAX_LISTEN_MS = 30000; // a recording without speech this long is started afresh
 const SPEECH_FORMAT = "pcm"; // raw 24 kHz PCM: no decoder, the lowest latency
 const PCM_RATE = 24000;
+const RETRYING = "The connection dropped: retrying…";
+const CUT_SHORT = ["length", "content_filter"]; // Chat Completions' finish_reason for a cut reply
 
 export function legacySupport() {
   if (!window.isSecureContext) return "The microphone needs a secure page (HTTPS or localhost).";
@@ -43,19 +48,12 @@ export class LegacyCall extends EventTarget {
     return this.state.status;
   }
 
+  // Resolves once connecting is over; quietly when the call was ended meanwhile.
   async start() {
     try {
-      this.localStream = await navigator.mediaDevices.getUserMedia(micConstraints(this.options.micDeviceId));
-      this.audio = new AudioContext();
-      await this.audio.resume();
-      this.call = await api("/api/legacy/calls", {
-        method: "POST",
-        body: { conversation: this.options.conversationId || undefined },
-      });
-      this.#listen();
-      await api(`/api/calls/${this.call.id}/active`, { method: "POST" });
-      this.#set({ status: "listening" });
+      await this.#connect();
     } catch (error) {
+      if (this.closed) return; // ended while connecting: whatever broke since is moot
       this.#close();
       const message = microphoneProblem(error) ?? error.message ?? "The call could not start.";
       this.#set({ status: "error", error: { code: error.code ?? error.name, message } });
@@ -63,30 +61,57 @@ export class LegacyCall extends EventTarget {
     }
   }
 
+  async #connect() {
+    if (this.closed) return; // ended before it began (the previous call was still ending)
+    this.localStream = await navigator.mediaDevices.getUserMedia(micConstraints(this.options.micDeviceId));
+    if (this.closed) return this.#release(); // ended during the microphone prompt
+    this.audio = new AudioContext();
+    await this.audio.resume();
+    if (this.closed) return this.#release();
+    this.creating = api("/api/legacy/calls", {
+      method: "POST",
+      body: { conversation: this.options.conversationId || undefined },
+    }).then((call) => (this.call = call));
+    await this.creating;
+    if (this.closed) return; // end() ends the call it created
+    this.#listen();
+    await api(`/api/calls/${this.call.id}/active`, { method: "POST" });
+    if (!this.closed) this.#set({ status: "listening" });
+  }
+
   setMuted(muted) {
     for (const track of this.localStream?.getAudioTracks() ?? []) track.enabled = !muted;
   }
 
+  // Switch microphones mid-call: a muted caller stays muted, and listening (and the page's
+  // level meter, on the next change) moves to the new stream.
   async useMicrophone(deviceId) {
     this.options.micDeviceId = deviceId;
-    if (!this.localStream) return;
+    if (!this.localStream || this.closed) return;
     const stream = await navigator.mediaDevices.getUserMedia(micConstraints(deviceId));
-    for (const track of this.localStream.getTracks()) track.stop();
+    if (this.closed) return stopTracks(stream);
+    const enabled = this.localStream.getAudioTracks()[0]?.enabled ?? true;
+    for (const track of stream.getAudioTracks()) track.enabled = enabled;
+    stopTracks(this.localStream);
     this.localStream = stream;
     this.#stopListening();
     this.#listen();
+    this.#set({});
   }
 
   async end(reason = "hangup") {
     if (this.closed) return;
-    this.#interruptReply(false);
+    this.#interruptReply();
     this.#close();
     if (!["ended", "error"].includes(this.status)) this.#set({ status: "ended" });
+    await this.creating?.catch(() => {}); // a call still being created is ended once it exists
     if (this.call) await recordEnd(this.call.id, this.queue, reason);
   }
 
+  // The page is going away: the reply as heard goes out with the keepalive requests.
   endOnUnload() {
     if (this.closed || !this.call) return;
+    this.#interruptReply();
     this.#close();
     recordEndOnUnload(this.call.id, this.queue);
   }
@@ -113,7 +138,11 @@ export class LegacyCall extends EventTarget {
     recognition.interimResults = false;
     recognition.onresult = (event) => {
       const result = event.results[event.results.length - 1];
-      if (result.isFinal) this.#heard(result[0].transcript);
+      if (result.isFinal) this.#takeTurn({ text: result[0].transcript });
+    };
+    recognition.onerror = (event) => {
+      const problem = recognitionProblem(event.error);
+      if (problem) this.#fail(`recognition_${event.error.replaceAll("-", "_")}`, problem);
     };
     recognition.onend = () => {
       if (!this.closed) recognition.start(); // browsers stop after a while: listen on
@@ -142,7 +171,7 @@ export class LegacyCall extends EventTarget {
     recorder.onstop = () => {
       if (this.closed) return;
       const spoke = recorder.heardSpeech;
-      if (spoke) this.#utterance(new Blob(chunks, { type: recorder.mimeType || "audio/webm" }));
+      if (spoke) this.#takeTurn({ blob: new Blob(chunks, { type: recorder.mimeType || "audio/webm" }) });
       this.#record();
     };
     recorder.heardSpeech = false;
@@ -174,48 +203,79 @@ export class LegacyCall extends EventTarget {
 
   // --- a turn: words → reply → speech --------------------------------------------------------
 
-  async #utterance(blob) {
-    let text;
+  // A turn outlives a network error: it is retried with backoff until the server has it (a
+  // save queue of one turn), and the retry is shown. What the server has done is not redone:
+  // the words are transcribed once, and the reply request reuses the turn's item id.
+  #takeTurn(turn) {
+    const queue = new SaveQueue({
+      send: ([pending]) => this.#take(pending),
+      onRetry: () => this.#showRetrying(true),
+    });
+    queue.push({ item_id: `user_${crypto.randomUUID().replaceAll("-", "")}`, ...turn }).catch(() => {});
+  }
+
+  async #take(turn) {
+    if (this.closed) return;
     try {
-      const form = new FormData();
-      form.append("audio", blob, `speech.${blob.type.includes("ogg") ? "ogg" : "webm"}`);
-      form.append("call", this.call.id);
-      text = (await api("/api/legacy/transcriptions", { method: "POST", form })).text;
+      turn.text ??= await this.#transcribe(turn.blob);
+      this.#showRetrying(false);
+      if (this.closed || !turn.text.trim()) return; // silence or noise: nothing is invented
+      await this.#answer(turn);
+      this.#showRetrying(false);
     } catch (error) {
-      this.#set({ notice: `Your words could not be transcribed: ${error.message}` });
-      return;
+      if (this.closed) return; // the call is over: nothing left to retry
+      if (!error.permanent) throw error; // retried with backoff
+      const step = turn.text === undefined ? "Your words could not be transcribed" : "The reply failed";
+      this.#set({ notice: `${step}: ${error.message}` });
     }
-    await this.#heard(text);
   }
 
-  async #heard(text) {
-    if (!text.trim()) return; // silence or noise: nothing was said, nothing is invented
-    this.#interruptReply(true);
-    await this.#answer(text.trim());
+  async #transcribe(blob) {
+    const form = new FormData();
+    form.append("audio", blob, `speech.${blob.type.includes("ogg") ? "ogg" : "webm"}`);
+    form.append("call", this.call.id);
+    return (await api("/api/legacy/transcriptions", { method: "POST", form })).text;
   }
 
-  async #answer(text) {
-    const userItemId = `user_${crypto.randomUUID().replaceAll("-", "")}`;
-    this.#item(userItemId, { role: "user", text, final: true, previous_item_id: this.lastItemId });
-    this.lastItemId = userItemId;
+  #showRetrying(retrying) {
+    if (retrying && !this.closed) this.#set({ notice: RETRYING });
+    else if (!retrying && this.state.notice === RETRYING) this.#set({ notice: null });
+  }
+
+  // The caller's words appear once (cutting off a reply still playing), however often the
+  // reply to them is asked for.
+  #showWords(turn) {
+    if (turn.shown) return;
+    this.#interruptReply();
+    const text = turn.text.trim();
+    this.#item(turn.item_id, { role: "user", text, final: true, previous_item_id: this.lastItemId });
+    this.lastItemId = turn.item_id;
+    turn.shown = true;
+  }
+
+  // Throws, for the turn to be retried, only when no part of the reply has arrived.
+  async #answer(turn) {
+    this.#showWords(turn);
     const reply = (this.reply = {
       controller: new AbortController(),
       queue: this.#speaker(),
       splitter: new SentenceSplitter(),
       itemId: null,
-      userItemId,
+      userItemId: turn.item_id,
       speaking: false,
       done: false,
     });
     try {
       const response = await apiFetch("/api/legacy/replies", {
         method: "POST",
-        body: { call: this.call.id, text, item_id: userItemId },
+        body: { call: this.call.id, text: turn.text.trim(), item_id: turn.item_id },
         signal: reply.controller.signal,
       });
       for await (const [name, data] of serverEvents(response.body)) this.#replyEvent(reply, name, data);
     } catch (error) {
-      if (error.name !== "AbortError") this.#set({ notice: `The reply failed: ${error.message}` });
+      if (error.name === "AbortError") return; // talked over, or hung up
+      if (!reply.itemId) throw error;
+      this.#set({ notice: `The reply was cut off: ${error.message}` });
     } finally {
       reply.done = true;
       for (const sentence of reply.splitter.flush()) reply.queue.enqueue(sentence);
@@ -225,6 +285,7 @@ export class LegacyCall extends EventTarget {
 
   #replyEvent(reply, name, data) {
     if (name === "start") {
+      if (this.state.notice) this.#set({ notice: null }); // a new reply: earlier news is old
       reply.itemId = data.item_id;
       this.#item(data.item_id, { role: "assistant", text: "", previous_item_id: reply.userItemId });
       this.lastItemId = data.item_id;
@@ -234,6 +295,10 @@ export class LegacyCall extends EventTarget {
       for (const sentence of reply.splitter.push(data.text)) reply.queue.enqueue(sentence);
     } else if (name === "done") {
       this.#item(reply.itemId, { text: data.text, final: true });
+      // Cut short by the model (too long, or its content filter): spoken as far as it goes.
+      if (data.incomplete || CUT_SHORT.includes(data.finish_reason)) {
+        this.#set({ notice: incompleteReplyNotice(data.finish_reason ?? data.reason) });
+      }
     } else if (name === "error") {
       this.#set({ notice: data.message });
     }
@@ -316,21 +381,24 @@ export class LegacyCall extends EventTarget {
   // --- barge-in ---------------------------------------------------------------------------------
 
   #bargeIn() {
-    this.#interruptReply(true);
+    this.#interruptReply();
     this.#set({ status: "interrupted" });
   }
 
-  // Stop the reply and its speech; save the assistant's words as far as they were heard.
-  #interruptReply(save) {
+  // Stop the reply and its speech; save the assistant's words as far as they were heard (none,
+  // when nothing was spoken yet). The server may have saved the whole reply already: this save
+  // replaces it, and the server never overwrites it.
+  #interruptReply() {
     const reply = this.reply;
     if (!reply) return;
     this.reply = null;
     reply.controller.abort();
     const { heard, cut } = reply.queue.stop();
-    if (!save || !reply.itemId || reply.done && !reply.speaking) return;
+    if (!reply.itemId) return; // nothing of it arrived
     const item = this.state.items.get(reply.itemId);
     const spoken = [...heard, cut].filter(Boolean).join(" ");
     const heardChars = Math.min(item.text.length, locate(item.text, spoken));
+    if (reply.done && heardChars === item.text.length) return; // heard to the end: saved as is
     this.#item(reply.itemId, { interrupted: true, heardChars, final: true });
     this.queue.push({
       item_id: reply.itemId,
@@ -339,6 +407,16 @@ export class LegacyCall extends EventTarget {
       interrupted: true,
       previous_item_id: reply.userItemId,
     }).catch(() => {});
+  }
+
+  // The call cannot go on (nothing can hear the caller): it ends, and the page says why.
+  #fail(code, message) {
+    if (this.closed) return;
+    this.#interruptReply();
+    this.#close();
+    this.#set({ status: "error", error: { code, message } });
+    this.dispatchEvent(new CustomEvent("failed", { detail: this.state.error }));
+    if (this.call) recordEnd(this.call.id, this.queue, code).catch(() => {});
   }
 
   // --- state --------------------------------------------------------------------------------
@@ -358,9 +436,17 @@ export class LegacyCall extends EventTarget {
   #close() {
     this.closed = true;
     this.#stopListening();
-    for (const track of this.localStream?.getTracks() ?? []) track.stop();
-    this.audio?.close().catch(() => {});
+    this.#release();
   }
+
+  #release() {
+    if (this.localStream) stopTracks(this.localStream);
+    if (this.audio?.state !== "closed") this.audio?.close().catch(() => {});
+  }
+}
+
+function stopTracks(stream) {
+  for (const track of stream.getTracks()) track.stop();
 }
 
 // Where the spoken words end in the written reply (markdown is not spoken, so count words).

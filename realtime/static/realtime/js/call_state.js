@@ -34,10 +34,31 @@ export function reduce(state, event, now = Date.now()) {
   const type = ALIASES[event?.type] ?? event?.type;
   const handler = HANDLERS[type];
   if (!handler) return { state, saves: [] };
-  const next = { ...state, items: new Map(state.items), responses: new Map(state.responses) };
+  const next = copy(state);
   const saves = [];
   handler(next, event, now, saves);
   return { state: next, saves };
+}
+
+// The call ends (hung up, the page closed, the connection lost) at `now`: a reply still being
+// spoken is cut where the caller stopped hearing it, like a barge-in, and one still being
+// generated and not yet audible is saved as not heard at all, so the history never shows two
+// user turns in a row. A reply that played to the end keeps its words, uncut.
+export function hangUp(state, now = Date.now()) {
+  const next = copy(state);
+  const saves = [];
+  if (next.speaking) cut(next, next.speaking.itemId, now, saves);
+  for (const item of next.items.values()) {
+    if (item.role !== "assistant" || item.final || item.interrupted) continue;
+    if (item.played) saves.push(toSaved(item));
+    else cut(next, item.item_id, now, saves);
+  }
+  next.speaking = null;
+  return { state: next, saves };
+}
+
+function copy(state) {
+  return { ...state, items: new Map(state.items), responses: new Map(state.responses) };
 }
 
 // The text to show and save for an item: what was heard, for an interrupted reply.
@@ -49,6 +70,19 @@ export function heardText(item) {
 export function unheardText(item) {
   if (!item.interrupted || item.heardChars == null) return "";
   return item.text.slice(item.heardChars);
+}
+
+// Why a reply stopped before its end, in words: OpenAI's reason for an "incomplete" response
+// (Realtime's status_details.reason, or Chat Completions' finish_reason as the Legacy stream
+// relays it).
+const CUT_SHORT = {
+  content_filter: "The reply was stopped by OpenAI's content filter.",
+  max_output_tokens: "The reply was cut short: it reached the longest reply allowed.",
+  length: "The reply was cut short: it reached the longest reply allowed.",
+};
+
+export function incompleteReplyNotice(reason) {
+  return Object.hasOwn(CUT_SHORT, reason) ? CUT_SHORT[reason] : "The reply stopped before it was finished.";
 }
 
 export function toSaved(item) {
@@ -173,6 +207,8 @@ const HANDLERS = {
   },
   "output_audio_buffer.stopped"(state) {
     if (state.status === "speaking") state.status = "listening";
+    const item = state.items.get(state.speaking?.itemId);
+    if (item) upsert(state, item.item_id, { played: true }); // heard to the end
     state.speaking = null;
   },
   "output_audio_buffer.cleared"(state, event, now, saves) {
@@ -191,6 +227,8 @@ const HANDLERS = {
     if (response.status === "cancelled") {
       for (const output of response.output ?? []) cut(state, output.id, now, saves);
       cut(state, state.responses.get(response.id), now, saves);
+    } else if (response.status === "incomplete") {
+      state.notice = incompleteReplyNotice(response.status_details?.reason);
     } else if (response.status === "failed") {
       const reason = response.status_details?.error?.message;
       state.notice = reason ? `The reply failed: ${reason}` : "The reply failed. Try again.";

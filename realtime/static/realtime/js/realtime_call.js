@@ -7,7 +7,7 @@
 import { api } from "../../js/api.js";
 import { recordEnd, recordEndOnUnload, saveItems } from "../../js/call_record.js";
 import { SaveQueue } from "../../js/save_queue.js";
-import { initialState, reduce } from "./call_state.js";
+import { hangUp, initialState, reduce } from "./call_state.js";
 
 const CONNECT_TIMEOUT_MS = 20000;
 const DISCONNECT_GRACE_MS = 5000; // a brief network drop often recovers on its own
@@ -63,10 +63,12 @@ export class RealtimeCall extends EventTarget {
     return this.state.status;
   }
 
+  // Resolves once connecting is over; quietly when the call was ended meanwhile.
   async start() {
     try {
       await this.#connect();
     } catch (error) {
+      if (this.closed) return; // ended while connecting: whatever broke since is moot
       this.#close();
       const message = microphoneProblem(error) ?? error.message ?? "The call could not start.";
       this.state = { ...this.state, status: "error", error: { code: error.code ?? error.name, message } };
@@ -76,9 +78,25 @@ export class RealtimeCall extends EventTarget {
   }
 
   async #connect() {
-    this.localStream = await navigator.mediaDevices.getUserMedia(micConstraints(this.options.micDeviceId));
+    if (this.closed) return; // ended before it began (the previous call was still ending)
+    const stream = await navigator.mediaDevices.getUserMedia(micConstraints(this.options.micDeviceId));
+    this.localStream = stream;
+    if (this.closed) return this.#releaseMicrophone(); // ended during the microphone prompt
+    const pc = this.#openPeerConnection(stream);
+    await pc.setLocalDescription(await pc.createOffer());
+    if (this.closed) return;
+    const { sdp } = await this.#requestSession(pc.localDescription.sdp);
+    this.#emit();
+    if (this.closed) return;
+    await pc.setRemoteDescription({ type: "answer", sdp });
+    this.#later(CONNECT_TIMEOUT_MS, () => {
+      if (this.status === "connecting") this.#fail("connect_timeout", "The call could not connect. Try again.");
+    });
+  }
+
+  #openPeerConnection(stream) {
     const pc = (this.pc = new RTCPeerConnection());
-    this.sender = pc.addTrack(this.localStream.getAudioTracks()[0], this.localStream);
+    this.sender = pc.addTrack(stream.getAudioTracks()[0], stream);
     pc.ontrack = (event) => {
       this.remoteStream = event.streams[0];
       this.audioElement.srcObject = this.remoteStream;
@@ -90,22 +108,24 @@ export class RealtimeCall extends EventTarget {
     channel.onmessage = (message) => this.#onEvent(message.data);
     channel.onopen = () => this.#onOpen();
     channel.onclose = () => this.#lost("channel_closed", "The call was disconnected.");
-    await pc.setLocalDescription(await pc.createOffer());
-    const { call, sdp } = await api("/api/realtime/session", {
+    return pc;
+  }
+
+  // Not aborted when the call is ended meanwhile: OpenAI may already hold the call, and only
+  // its id lets the server hang it up (end() waits for this request).
+  #requestSession(offerSdp) {
+    this.sessionRequest = api("/api/realtime/session", {
       method: "POST",
       body: {
-        sdp: pc.localDescription.sdp,
+        sdp: offerSdp,
         voice: this.options.voice || undefined,
         conversation: this.options.conversationId || undefined,
       },
+    }).then((answer) => {
+      this.call = answer.call;
+      return answer;
     });
-    this.call = call;
-    this.#emit();
-    if (this.closed) return; // ended while the offer was out
-    await pc.setRemoteDescription({ type: "answer", sdp });
-    this.#later(CONNECT_TIMEOUT_MS, () => {
-      if (this.status === "connecting") this.#fail("connect_timeout", "The call could not connect. Try again.");
-    });
+    return this.sessionRequest;
   }
 
   setMuted(muted) {
@@ -115,24 +135,29 @@ export class RealtimeCall extends EventTarget {
   // Switch microphones mid-call without renegotiating.
   async useMicrophone(deviceId) {
     this.options.micDeviceId = deviceId;
-    if (!this.sender) return;
+    if (!this.sender || this.closed) return;
     const stream = await navigator.mediaDevices.getUserMedia(micConstraints(deviceId));
     const [track] = stream.getAudioTracks();
     track.enabled = this.localStream.getAudioTracks()[0]?.enabled ?? true;
-    await this.sender.replaceTrack(track);
-    for (const old of this.localStream.getTracks()) old.stop();
+    if (!this.closed) await this.sender.replaceTrack(track);
+    this.#releaseMicrophone();
     this.localStream = stream;
+    if (this.closed) this.#releaseMicrophone(); // ended while the new microphone was asked for
     this.#emit();
   }
 
+  // Also while connecting: a session request still out is awaited, so the call it creates is
+  // ended on the server and at OpenAI rather than left running.
   async end(reason = "hangup") {
     if (this.closed) return;
     this.#close();
     if (!["ended", "error"].includes(this.status)) this.#setStatus("ended");
+    await this.sessionRequest?.catch(() => {});
     await this.#finish(reason);
   }
 
-  // Page is going away: best effort with keepalive requests, no waiting.
+  // Page is going away: best effort with keepalive requests (the reply as heard among them),
+  // no waiting.
   endOnUnload() {
     if (this.closed || !this.call) return;
     this.#close();
@@ -161,17 +186,17 @@ export class RealtimeCall extends EventTarget {
     const ended = state.status === "ended" && this.state.status !== "ended";
     this.state = state;
     for (const item of saves) this.queue.push(item).catch(() => {});
+    if (ended) this.#close(); // first: it cuts a reply still being spoken
     this.#emit();
-    if (ended) {
-      this.#close();
-      this.#finish(state.error?.code ?? "ended").catch(() => {});
-    }
+    if (ended) this.#finish(state.error?.code ?? "ended").catch(() => {});
   }
 
   #watchConnection() {
     const state = this.pc?.connectionState;
     if (state === "failed") this.#lost("ice_failed", "The call's connection failed. Check your network and try again.");
+    if (state === "connected") this.disconnectedAt = null;
     if (state === "disconnected") {
+      this.disconnectedAt ??= performance.now(); // the caller heard nothing more from here
       this.#later(DISCONNECT_GRACE_MS, () => {
         if (this.pc?.connectionState === "disconnected") this.#lost("disconnected", "The call lost its connection.");
       });
@@ -204,11 +229,24 @@ export class RealtimeCall extends EventTarget {
 
   #close() {
     this.closed = true;
+    this.#keepWhatWasHeard();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     if (this.channel) this.channel.onclose = null;
     this.channel?.close();
     this.pc?.close();
+    this.#releaseMicrophone();
+  }
+
+  // Every way a call ends comes here: a reply the assistant was still giving is saved as far
+  // as the caller heard it (marked interrupted), queued before the call's record is closed.
+  #keepWhatWasHeard() {
+    const { state, saves } = hangUp(this.state, this.disconnectedAt ?? performance.now());
+    this.state = state;
+    if (this.call) for (const item of saves) this.queue.push(item).catch(() => {});
+  }
+
+  #releaseMicrophone() {
     for (const track of this.localStream?.getTracks() ?? []) track.stop();
   }
 

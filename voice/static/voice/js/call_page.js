@@ -5,6 +5,7 @@ import { api } from "../../js/api.js";
 import { AudioLevel } from "../../js/audio_level.js";
 import { StatusSocket } from "../../js/status_socket.js";
 import { TranscriptView } from "../../js/transcript_view.js";
+import { offerLegacy } from "./fallback.js";
 import { setUpKeyDialog } from "./key_dialog.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -41,12 +42,15 @@ const REASONS = {
 };
 
 let conversationId = bar.dataset.conversation || null;
-let call = null;
+let call = null; // this tab's current call client
+// This tab's call clients still connecting or ending: their calls are not "elsewhere".
+const ownClients = new Set();
+let ending = Promise.resolve(); // settles once every call this tab ended is ended on the server
 let muted = false;
 let audio = null; // { context, mic, assistant } level meters
 let wakeLock = null;
 let timer = null;
-let unsupported = null;
+let unsupported = { realtime: null, legacy: null }; // what this browser lacks, per mode
 let conversationTitled = Boolean(bar.dataset.conversation);
 // The user's live calls as the server reports them (this tab's and any other's).
 const liveCalls = new Map();
@@ -82,15 +86,16 @@ function showNotice(message) {
 // --- mode, voice and microphone ------------------------------------------------------------
 
 function modeAvailable(mode) {
-  if (mode === "realtime") return !unsupported && config.realtime.available;
-  return config.legacy.available;
+  return !unsupported[mode] && config[mode].available;
 }
 
 function setUpModes() {
-  const realtimeOption = ui.mode.querySelector('option[value="realtime"]');
-  realtimeOption.disabled = !modeAvailable("realtime");
-  if (unsupported) {
-    showProblem(`${unsupported} Legacy mode works here.`, { retry: false });
+  for (const mode of ["realtime", "legacy"]) {
+    ui.mode.querySelector(`option[value="${mode}"]`).disabled = !modeAvailable(mode);
+  }
+  if (unsupported.realtime) {
+    const instead = modeAvailable("legacy") ? " Legacy mode works here." : "";
+    showProblem(`${unsupported.realtime}${instead}`, { retry: false });
   }
   if (!modeAvailable(ui.mode.value) && modeAvailable("legacy")) ui.mode.value = "legacy";
   showModeHint();
@@ -102,7 +107,8 @@ function showModeHint() {
   if (!config.realtime.available && config.realtime.reason) {
     hints.push(`Realtime unavailable: ${REASONS[config.realtime.reason] ?? config.realtime.reason}`);
   }
-  if (!config.legacy.available) hints.push("Legacy unavailable: no OpenAI key is set up for you.");
+  if (unsupported.legacy) hints.push(`Legacy unavailable: ${unsupported.legacy}`);
+  else if (!config.legacy.available) hints.push("Legacy unavailable: no OpenAI key is set up for you.");
   ui.hint.textContent = hints.join(" ");
   updateStartButton();
 }
@@ -110,9 +116,10 @@ function showModeHint() {
 // --- calls in other tabs ----------------------------------------------------------------------
 
 function otherLiveCall() {
-  if (call && !call.call) return null; // our own start is in flight: its events are ours
-  const own = call?.call?.id;
-  return [...liveCalls.values()].find((live) => live.id !== own) ?? null;
+  const ours = [...ownClients];
+  if (ours.some((client) => !client.call)) return null; // our own start is in flight: its events are ours
+  const own = new Set(ours.map((client) => client.call.id));
+  return [...liveCalls.values()].find((live) => !own.has(live.id)) ?? null;
 }
 
 function updateStartButton() {
@@ -197,59 +204,73 @@ async function savePreference(change) {
 
 // --- the call -------------------------------------------------------------------------------
 
-async function clientFor(mode) {
-  const url = bar.dataset[`client${capitalize(mode)}`];
-  if (!url) throw new Error(`${capitalize(mode)} calls are not available on this server yet.`);
-  const module = await import(url);
-  return mode === "realtime" ? module.RealtimeCall : module.LegacyCall;
-}
-
-async function startCall() {
+function startCall() {
   if (call) return;
   clearProblem();
   showNotice(null);
   setStatus("connecting");
   unlockAudio(); // inside the tap: mobile browsers play nothing otherwise
-  const mode = ui.mode.value;
+  const Client = clients[ui.mode.value];
+  const current = (call = new Client({
+    voice: ui.voice.value,
+    conversationId,
+    micDeviceId: ui.mic.value || null,
+    audioElement: ui.audio,
+    stt: ui.stt.value,
+    tts: ui.tts.value,
+  }));
+  ownClients.add(current);
+  current.addEventListener("change", (event) => render(event.detail, current));
+  current.addEventListener("failed", (event) => {
+    ownClients.delete(current);
+    if (call === current) callFailed(event.detail);
+  });
+  connect(current);
+}
+
+async function connect(current) {
   try {
-    const Client = await clientFor(mode);
-    call = new Client({
-      voice: ui.voice.value,
-      conversationId,
-      micDeviceId: ui.mic.value || null,
-      audioElement: ui.audio,
-      stt: ui.stt.value,
-      tts: ui.tts.value,
-    });
-    call.addEventListener("change", (event) => render(event.detail));
-    call.addEventListener("failed", (event) => callFailed(event.detail));
-    await call.start();
-    call.setMuted(muted);
-    if (call.call) adoptConversation(call.call.conversation);
-    updateStartButton();
-    startTimer();
-    keepAwake();
-    fillMicrophones().catch(() => {});
+    await ending; // a call ended while connecting is hung up first: one live call per user
+    await current.start();
   } catch (error) {
+    ownClients.delete(current);
     if (error.code === "call_active" && error.body?.active_call) {
       liveCalls.set(error.body.active_call, { id: error.body.active_call, status: "active" });
     }
-    callFailed({ message: error.message || "The call could not start." });
+    if (call === current) {
+      callFailed({ code: error.code ?? error.name, message: error.message || "The call could not start." });
+    }
+    return;
   }
+  if (call !== current) return; // ended while connecting
+  ownClients.delete(current);
+  current.setMuted(muted);
+  if (current.call) adoptConversation(current.call.conversation);
+  updateStartButton();
+  startTimer();
+  keepAwake();
+  fillMicrophones().catch(() => {});
 }
 
-function callFailed({ message }) {
+function callFailed({ code, message }) {
+  const mode = ui.mode.value;
   stopCall();
   setStatus("error");
-  showProblem(message, { retry: true });
+  const legacy = offerLegacy({ mode, code, legacyAvailable: modeAvailable("legacy") });
+  showProblem(message, { retry: true, legacy });
 }
 
-async function endCall() {
+function endCall() {
   const current = call;
   if (!current) return;
   setStatus("ended");
   stopCall();
-  await current.end("hangup");
+  ownClients.add(current); // until the server has it ended
+  const ended = current.end("hangup").catch(() => {}).finally(() => {
+    ownClients.delete(current);
+    updateStartButton();
+  });
+  ending = Promise.all([ending, ended]);
 }
 
 function stopCall() {
@@ -271,9 +292,11 @@ function adoptConversation(id) {
   history.replaceState(null, "", url);
 }
 
-function render(state) {
-  if (call && state.status !== "error") setStatus(state.status);
-  showNotice(state.notice);
+// A client's state on the page; an ended client may still report its last words.
+function render(state, client) {
+  const current = call === client;
+  if (current && state.status !== "error") setStatus(state.status);
+  if (current || !call) showNotice(state.notice);
   transcript.update(
     [...state.items.values()].map((item) => ({
       item_id: item.item_id,
@@ -290,12 +313,12 @@ function render(state) {
     ui.title.textContent = firstWords.length > 80 ? `${firstWords.slice(0, 79)}…` : firstWords;
     conversationTitled = true;
   }
-  if (state.status === "ended" && call) {
+  if (state.status === "ended" && current) {
     stopCall();
     if (state.error) showProblem(state.error.message, { retry: true });
     else if (state.endedBy) showNotice(endedElsewhere(state.endedBy));
   }
-  meterStreams();
+  if (current) meterStreams();
 }
 
 // --- audio: unlock, level ring, wake lock -----------------------------------------------------
@@ -309,9 +332,15 @@ function unlockAudio() {
 
 function meterStreams() {
   if (!audio?.context || !call) return;
-  if (!audio.mic && call.localStream) audio.mic = new AudioLevel(audio.context, call.localStream);
-  if (!audio.assistant && call.remoteStream) audio.assistant = new AudioLevel(audio.context, call.remoteStream);
+  audio.mic = meterFor(audio.mic, call.localStream); // a switched microphone is a new stream
+  audio.assistant = meterFor(audio.assistant, call.remoteStream);
   if (!audio.frame) audio.frame = requestAnimationFrame(drawLevel);
+}
+
+function meterFor(meter, stream) {
+  if (meter?.stream === stream) return meter;
+  meter?.disconnect();
+  return stream ? new AudioLevel(audio.context, stream) : null;
 }
 
 function drawLevel() {
@@ -355,6 +384,14 @@ function capitalize(word) {
 }
 
 // --- wiring ---------------------------------------------------------------------------------
+
+// Both call clients are loaded before any control works: a call is built the moment Start is
+// pressed, so that End can stop it at any point.
+const [realtime, legacy] = await Promise.all([
+  import(bar.dataset.clientRealtime),
+  import(bar.dataset.clientLegacy),
+]);
+const clients = { realtime: realtime.RealtimeCall, legacy: legacy.LegacyCall };
 
 ui.start.addEventListener("click", startCall);
 ui.endElsewhere.addEventListener("click", async () => {
@@ -409,8 +446,7 @@ socket.addEventListener("call.status", (event) => trackCall(event.detail.call));
 socket.addEventListener("call.transcript", (event) => showOtherTabsWords(event.detail));
 socket.addEventListener("open", refreshLiveCalls);
 
-const { realtimeSupport } = await import(bar.dataset.clientRealtime);
-unsupported = realtimeSupport();
+unsupported = { realtime: realtime.realtimeSupport(), legacy: legacy.legacySupport() };
 setUpEngines();
 setUpModes();
 setUpKeyDialog(async () => {
