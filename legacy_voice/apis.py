@@ -16,6 +16,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from legacy_voice import services
 from legacy_voice.parsers import MAX_AUDIO_BYTES, AudioUploadParser
+from legacy_voice.speakable import MAX_SPEECH_CHARS
 from voice.errors import payload_too_large
 from voice.schema import ERRORS
 from voice.selectors import voice_config_get
@@ -182,7 +183,11 @@ class SpeechCreateApi(AsyncAPIView):
 
     @extend_schema_serializer(component_name="SpeechCreate")
     class InputSerializer(serializers.Serializer):
-        text = serializers.CharField(max_length=4096)
+        text = serializers.CharField(
+            max_length=MAX_SPEECH_CHARS,
+            help_text=f"At most {MAX_SPEECH_CHARS} characters (OpenAI's limit); markdown, code "
+            "and reasoning are not read aloud.",
+        )
         voice = serializers.CharField(required=False, allow_blank=True, max_length=50)
         format = serializers.ChoiceField(choices=list(services.SPEECH_FORMATS), default="mp3")
 

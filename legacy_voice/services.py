@@ -187,7 +187,9 @@ async def speech_stream(
     *, user: AbstractBaseUser, text: str, voice: str | None, response_format: str
 ) -> AsyncIterator[AsyncIterator[bytes]]:
     """The spoken text's audio as it is synthesized; markdown and reasoning are not read."""
-    spoken = speakable(text)
+    # Off the event loop: the text work is linear, but a few milliseconds of CPU per sentence
+    # would still stall every other request this process serves.
+    spoken = await sync_to_async(speakable, thread_sensitive=False)(text)
     if not spoken:
         raise VoiceError("There is nothing to say in that text.", code="invalid_request")
     config, api_key, preferred_voice = await sync_to_async(_speech_setup)(user=user)

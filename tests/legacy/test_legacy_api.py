@@ -275,3 +275,34 @@ def test_each_legacy_endpoint_is_throttled_per_user(api, legacy_call, monkeypatc
     assert response.json()["error"]["code"] == "throttled"
     assert 1 <= int(response["Retry-After"]) <= 60
     assert transcribe(api, legacy_call["id"], wav_bytes()).status_code == 200  # its own budget
+
+
+@STREAMING
+async def test_the_spoken_text_is_prepared_off_the_event_loop(aapi, fast_upstream, monkeypatch):
+    import threading
+
+    from legacy_voice import services
+
+    prepared_in = []
+
+    def recording_speakable(text: str) -> str:
+        prepared_in.append(threading.get_ident())
+        return text
+
+    monkeypatch.setattr(services, "speakable", recording_speakable)
+
+    response = await aapi.post("/api/legacy/speech", {"text": "Hello."})
+    await body(response)
+
+    assert response.status_code == 200
+    assert prepared_in and prepared_in[0] != threading.get_ident()
+
+
+@STREAMING
+async def test_text_that_froze_the_server_is_spoken_at_once(aapi, fast_upstream):
+    response = await aapi.post("/api/legacy/speech", {"text": "One" + "\n" * 4000 + "two"})
+    await body(response)
+
+    assert response.status_code == 200
+    [received] = fast_upstream.requests("/v1/audio/speech")
+    assert received["json"]["input"] == "One two"
