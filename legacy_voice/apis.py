@@ -220,5 +220,4 @@ async def _speech_chunks(user, fields):
         user=user, text=fields["text"], voice=fields.get("voice"), response_format=fields["format"]
     ) as chunks:
         async for chunk in chunks:
-            if chunk:
-                yield chunk
+            yield chunk

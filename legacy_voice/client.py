@@ -73,4 +73,16 @@ async def speech(
     async with upstream.stream(
         "POST", "/audio/speech", api_key=api_key, json=body, lines=False
     ) as chunks:
-        yield chunks
+        yield _audio(chunks)
+
+
+async def _audio(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The non-empty chunks; an answer without a byte of audio is OpenAI failing, not a
+    silent success (the caller would wait for speech that never comes)."""
+    empty = True
+    async for chunk in chunks:
+        if chunk:
+            empty = False
+            yield chunk
+    if empty:
+        raise upstream.upstream_error("OpenAI answered without any audio. Try again.")
