@@ -24,7 +24,7 @@ from voice.models import Call, Message, Mode, VoiceConfig
 from voice.selectors import call_get, conversation_messages, preference_get, voice_config_get
 from voice.services.calls import call_check_and_start
 from voice.services.keys import api_key_resolve
-from voice.services.transcripts import transcript_upsert
+from voice.services.transcripts import transcript_room_check, transcript_upsert
 
 CONTEXT_MESSAGES = 20  # recent turns sent with each reply; enough for a spoken conversation
 SPEECH_FORMATS = {
@@ -119,12 +119,13 @@ def _start_reply(*, user, call_id, text, user_item_id) -> tuple[_Prepared, list[
     prepared = _prepare(user=user, call_id=call_id)
     user_item_id = user_item_id or f"user_{uuid.uuid4().hex}"
     assistant_item_id = f"asst_{uuid.uuid4().hex}"
-    history = [
-        m
-        for m in conversation_messages(conversation=prepared.call.conversation)
-        if m.item_id != user_item_id
-    ]
+    recent = conversation_messages(
+        conversation=prepared.call.conversation, limit=CONTEXT_MESSAGES + 1
+    )
+    history = [m for m in recent if m.item_id != user_item_id]
     previous = history[-1].item_id if history else None
+    # The words and the reply it starts: refused before any cost when the call is full.
+    transcript_room_check(call=prepared.call, item_ids=[user_item_id, assistant_item_id])
     transcript_upsert(
         call=prepared.call,
         items=[

@@ -34,8 +34,8 @@ def call_active(call_id) -> VoiceError:
     )
 
 
-def call_ended() -> VoiceError:
-    return VoiceError("This call has already ended.", code="call_ended", status=409)
+def call_ended(message: str = "This call has already ended.") -> VoiceError:
+    return VoiceError(message, code="call_ended", status=409)
 
 
 def throttled(*, wait_seconds: float) -> VoiceError:
@@ -58,6 +58,11 @@ def payload_too_large(limit_bytes: int) -> VoiceError:
         code="payload_too_large",
         status=413,
     )
+
+
+def over_limit(message: str) -> VoiceError:
+    """More than a documented limit (voice.limits) allows in one request or one call."""
+    return VoiceError(message, code="payload_too_large", status=413)
 
 
 def key_unreadable() -> VoiceError:

@@ -306,3 +306,20 @@ async def test_text_that_froze_the_server_is_spoken_at_once(aapi, fast_upstream)
     assert response.status_code == 200
     [received] = fast_upstream.requests("/v1/audio/speech")
     assert received["json"]["input"] == "One two"
+
+
+def test_a_reply_in_a_full_call_is_refused_before_any_cost(
+    api, legacy_call, fast_upstream, monkeypatch
+):
+    from voice import limits
+
+    monkeypatch.setattr(limits, "TRANSCRIPT_ITEMS_PER_CALL", 1)
+
+    response = api.post(
+        "/api/legacy/replies", {"call": legacy_call["id"], "text": "hi"}, format="json"
+    )
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert fast_upstream.requests("/v1/chat/completions") == []
+    assert not Message.objects.exists()
