@@ -52,13 +52,19 @@ class LegacyCallCreateApi(AsyncAPIView):
 
     @extend_schema(
         summary="Start a Legacy call (speech-to-text → reply → speech)",
+        description=(
+            "The key that will pay for the call (by the key policy) is checked with OpenAI "
+            "first (`GET /models`, the verdict cached for 5 minutes): a rejected key is 502 "
+            "`upstream_auth_failed` and no call is started. A check that times out or fails "
+            "otherwise does not block the start."
+        ),
         request=extend_schema_serializer(component_name="LegacyCallCreate")(InputSerializer),
         responses={201: CallSerializer, **ERRORS},
     )
     async def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        call = await sync_to_async(services.legacy_call_start)(
+        call = await services.legacy_call_start(
             user=request.user, conversation_id=serializer.validated_data.get("conversation")
         )
         return Response(

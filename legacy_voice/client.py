@@ -7,6 +7,15 @@ from contextlib import asynccontextmanager
 
 from voice import upstream
 
+# A start waits for the answer: a key check must never hold it as long as a real request may.
+KEY_CHECK_TIMEOUT_S = 3.0
+
+
+async def key_check(*, api_key: str) -> None:
+    """Raise unless OpenAI accepts `api_key`. `GET /models` is free and quick, and fails
+    with 401 for a rejected key like every other endpoint."""
+    await upstream.request("GET", "/models", api_key=api_key, timeout_s=KEY_CHECK_TIMEOUT_S)
+
 
 async def transcribe(
     *, api_key: str, model: str, audio: bytes, filename: str, content_type: str

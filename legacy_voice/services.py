@@ -6,7 +6,9 @@ or talks over it mid-stream.
 """
 
 import asyncio
+import hashlib
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,10 +16,11 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 
 from legacy_voice import client
 from legacy_voice.speakable import speakable
-from voice import errors
+from voice import errors, upstream
 from voice.db import release_connection
 from voice.errors import VoiceError
 from voice.models import Call, Message, Mode, VoiceConfig
@@ -26,7 +29,13 @@ from voice.services.calls import call_check_and_start
 from voice.services.keys import api_key_resolve
 from voice.services.transcripts import transcript_room_check, transcript_upsert
 
+logger = logging.getLogger(__name__)
+
 CONTEXT_MESSAGES = 20  # recent turns sent with each reply; enough for a spoken conversation
+# How long OpenAI's verdict on a key is trusted: an accepted key is rarely revoked within
+# minutes; a rejected one is asked again soon, since its owner may fix it upstream.
+KEY_ACCEPTED_CACHE_S = 300
+KEY_REJECTED_CACHE_S = 30
 SPEECH_FORMATS = {
     "mp3": "audio/mpeg",
     "opus": "audio/ogg",
@@ -51,9 +60,22 @@ def _api_key(*, user: AbstractBaseUser, config: VoiceConfig) -> str:
     return key.value
 
 
-def legacy_call_start(*, user: AbstractBaseUser, conversation_id: uuid.UUID | None) -> Call:
+async def legacy_call_start(*, user: AbstractBaseUser, conversation_id: uuid.UUID | None) -> Call:
+    """Start a Legacy call once OpenAI has accepted the key that will pay for it: a rejected
+    key fails here (502 upstream_auth_failed, no call), not after the caller's first words."""
+    api_key = await sync_to_async(_start_key)(user=user)
+    await _key_verified(api_key)
+    return await sync_to_async(_legacy_call_record)(user=user, conversation_id=conversation_id)
+
+
+def _start_key(*, user: AbstractBaseUser) -> str:
+    api_key = _api_key(user=user, config=voice_config_get())
+    release_connection()  # not held while the key is checked upstream
+    return api_key
+
+
+def _legacy_call_record(*, user: AbstractBaseUser, conversation_id: uuid.UUID | None) -> Call:
     config = voice_config_get()
-    _api_key(user=user, config=config)
     return call_check_and_start(
         user=user,
         mode=Mode.LEGACY,
@@ -62,6 +84,32 @@ def legacy_call_start(*, user: AbstractBaseUser, conversation_id: uuid.UUID | No
         voice=_tts_voice(user=user, config=config),
         config=config,
     )
+
+
+async def _key_verified(api_key: str) -> None:
+    """Raise upstream_auth_failed when OpenAI rejects `api_key`. The verdict is cached per
+    key (under its SHA-256, never the key), so starts do not cost a request each; a check
+    that says nothing (a timeout, a gateway without /models) lets the call start, uncached."""
+    cache_key = "voice:legacy-key-check:" + hashlib.sha256(api_key.encode()).hexdigest()
+    accepted = await cache.aget(cache_key)
+    if accepted is None:
+        accepted = await _key_accepted_upstream(api_key)
+        if accepted is not None:
+            ttl = KEY_ACCEPTED_CACHE_S if accepted else KEY_REJECTED_CACHE_S
+            await cache.aset(cache_key, accepted, ttl)
+    if accepted is False:
+        raise upstream.key_rejected()
+
+
+async def _key_accepted_upstream(api_key: str) -> bool | None:
+    try:
+        await client.key_check(api_key=api_key)
+    except VoiceError as exc:
+        if exc.code == "upstream_auth_failed":
+            return False
+        logger.warning("Legacy key check inconclusive (%s): starting the call anyway", exc.code)
+        return None
+    return True
 
 
 def _live_call(*, user: AbstractBaseUser, call_id: uuid.UUID) -> Call:

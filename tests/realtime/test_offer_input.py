@@ -38,3 +38,17 @@ def test_a_base64_offer_hiding_a_surrogate_is_invalid_sdp(api):
     response = api.post("/api/realtime/session", {"sdp": hidden}, format="json")
 
     assert_invalid_sdp(response)
+
+
+def test_an_offer_openai_cannot_use_is_invalid_sdp_not_a_502(api, upstream):
+    # Passes our own check (v=0, an audio section) but has no ICE or DTLS attributes.
+    offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+
+    response = api.post("/api/realtime/session", {"sdp": offer}, format="json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_sdp"
+    assert error["message"].startswith("OpenAI refused the SDP offer: ")
+    assert len(upstream.requests("/v1/realtime/calls")) == 1
+    assert Call.objects.get().status == Call.Status.FAILED
