@@ -148,9 +148,13 @@ class ReplyCreateApi(AsyncAPIView):
         summary="Stream the assistant's reply (server-sent events)",
         description=(
             "`event: start` `{user_item_id, item_id}`, then `event: delta` `{text}` as the reply "
-            "streams, then `event: done` `{message_id, text}` or `event: error` `{code, message}`. "
-            "Both messages are saved; a reply cut short by the caller leaving is saved as far "
-            "as it got, marked interrupted."
+            "streams, then `event: done` `{message_id, text, finish_reason, incomplete, notice}` "
+            "or `event: error` `{code, message}`. In `done`, `finish_reason` is OpenAI's "
+            '(`"stop"`, or `"length"` / `"content_filter"` for a reply the model did not '
+            "finish; null if it never said); `incomplete` is true when it is not `stop`, and "
+            "`notice` is then a sentence to show the user (else null). Both messages are "
+            "saved; a reply cut short by the caller leaving is saved as far as it got, marked "
+            "interrupted."
         ),
         request=InputSerializer,
         responses={

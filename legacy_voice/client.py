@@ -34,25 +34,36 @@ async def transcribe(
 @asynccontextmanager
 async def chat_stream(
     *, api_key: str, model: str, messages: list[dict]
-) -> AsyncIterator[AsyncIterator[str]]:
+) -> AsyncIterator["ReplyStream"]:
     """The reply's text as it streams (SSE `chat.completion.chunk`s, then [DONE]). Entering
     waits for the response to start, so a refusal is raised before anything is streamed."""
     body = {"model": model, "messages": messages, "stream": True}
     async with upstream.stream("POST", "/chat/completions", api_key=api_key, json=body) as lines:
-        yield _deltas(lines)
+        yield ReplyStream(lines)
 
 
-async def _deltas(lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    async for line in lines:
-        if not line.startswith("data:"):
-            continue
-        payload = line.removeprefix("data:").strip()
-        if payload == "[DONE]":
-            return
-        for choice in _parse(payload).get("choices", []):
-            text = (choice.get("delta") or {}).get("content")
-            if text:
-                yield text
+class ReplyStream:
+    """The reply's text pieces as they arrive; once they are read, `finish_reason` is why
+    the model stopped as OpenAI reports it ("stop"; "length" or "content_filter" for a reply
+    cut short), or None if it never said."""
+
+    def __init__(self, lines: AsyncIterator[str]) -> None:
+        self._lines = lines
+        self.finish_reason: str | None = None
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        async for line in self._lines:
+            if not line.startswith("data:"):
+                continue
+            payload = line.removeprefix("data:").strip()
+            if payload == "[DONE]":
+                return
+            for choice in _parse(payload).get("choices") or []:
+                if choice.get("finish_reason"):
+                    self.finish_reason = str(choice["finish_reason"])
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    yield text
 
 
 def _parse(payload: str) -> dict:

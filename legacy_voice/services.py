@@ -228,7 +228,21 @@ async def reply_stream(
             raise
     full = "".join(parts)
     await save(prepared.call, item_id, user_item_id, full, False)
-    yield _sse("done", {"message_id": item_id, "text": full})
+    yield _sse("done", {"message_id": item_id, "text": full, **_finish(deltas.finish_reason)})
+
+
+_CUT_SHORT = {
+    "length": "The reply was cut short: it reached the model's length limit.",
+    "content_filter": "The reply was stopped by OpenAI's content filter.",
+}
+
+
+def _finish(reason: str | None) -> dict:
+    """How the reply ended, for `done`: a reply the model did not finish (a length limit, the
+    content filter) is `incomplete`, with a `notice` the page can show as it is."""
+    incomplete = reason not in (None, "stop")
+    notice = _CUT_SHORT.get(reason, f"The reply ended early ({reason}).") if incomplete else None
+    return {"finish_reason": reason, "incomplete": incomplete, "notice": notice}
 
 
 @asynccontextmanager

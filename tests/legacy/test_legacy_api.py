@@ -129,6 +129,7 @@ async def test_a_reply_streams_and_both_messages_are_saved(aapi, legacy_call, fa
     assert names.count("delta") > 1
     done = stream[-1][1]
     assert done["text"] == "".join(data["text"] for name, data in stream if name == "delta")
+    assert (done["finish_reason"], done["incomplete"], done["notice"]) == ("stop", False, None)
     messages = await sync_to_async(list)(
         Message.objects.filter(call_id=legacy_call["id"]).order_by("created_at")
     )
