@@ -81,7 +81,9 @@ class VoicePreferencesApi(APIView):
                 )
             return voice
 
-    @extend_schema(summary="The user's mode and voice", responses={200: PreferenceOutputSerializer})
+    @extend_schema(
+        summary="The user's mode and voice", responses={200: PreferenceOutputSerializer, **ERRORS}
+    )
     def get(self, request: Request) -> Response:
         return Response(selectors.preference_data(user=request.user))
 
@@ -116,7 +118,8 @@ class ApiKeyApi(APIView):
         )
 
     @extend_schema(
-        summary="Whether the user has their own key (masked)", responses=ApiKeyOutputSerializer
+        summary="Whether the user has their own key (masked)",
+        responses={200: ApiKeyOutputSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         return Response(selectors.api_key_data(user=request.user))
@@ -132,7 +135,9 @@ class ApiKeyApi(APIView):
         key_services.api_key_set(user=request.user, **serializer.validated_data)
         return Response(selectors.api_key_data(user=request.user))
 
-    @extend_schema(summary="Remove the user's own key", responses=ApiKeyOutputSerializer)
+    @extend_schema(
+        summary="Remove the user's own key", responses={200: ApiKeyOutputSerializer, **ERRORS}
+    )
     def delete(self, request: Request) -> Response:
         key_services.api_key_clear(user=request.user)
         return Response(selectors.api_key_data(user=request.user))
@@ -147,7 +152,10 @@ class CallListApi(ListAPIView):
     def get_queryset(self):
         return selectors.call_list(user=self.request.user)
 
-    @extend_schema(summary="The user's calls, newest first (paginated)")
+    @extend_schema(
+        summary="The user's calls, newest first (paginated)",
+        responses={200: CallSerializer(many=True), **ERRORS},
+    )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -333,7 +341,10 @@ class ConversationListApi(ListAPIView):
     def get_queryset(self):
         return selectors.conversation_list(user=self.request.user)
 
-    @extend_schema(summary="The user's conversations, most recently active first (paginated)")
+    @extend_schema(
+        summary="The user's conversations, most recently active first (paginated)",
+        responses={200: ConversationSerializer(many=True), **ERRORS},
+    )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 

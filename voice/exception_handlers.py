@@ -37,6 +37,7 @@ _STATUS_CODES = {
     403: ("permission_denied", "You do not have permission to do that."),
     404: ("not_found", "Not found."),
     405: ("method_not_allowed", "That method is not allowed here."),
+    406: ("not_acceptable", "This endpoint cannot answer in the type the Accept header asks for."),
     413: ("payload_too_large", "The request body is too large."),
     415: ("unsupported_media_type", "That content type is not supported here."),
     429: ("throttled", "Too many requests. Wait a moment and try again."),
