@@ -166,6 +166,7 @@ class PageQuerySerializer(serializers.Serializer):
     before = serializers.IntegerField(
         required=False,
         min_value=1,
+        max_value=2**63 - 1,  # a message id; PostgreSQL's bigint refuses anything larger
         help_text="A cursor from `…_earlier` of the page read before: the page before it.",
     )
     limit = serializers.IntegerField(

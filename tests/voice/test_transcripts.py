@@ -362,7 +362,9 @@ def test_conversation_messages_are_paged_the_same_way(api, user):
     assert pages == [["m1", "m2"], ["m0"]]
 
 
-@pytest.mark.parametrize("query", ["?limit=0", "?limit=501", "?limit=x", "?before=0", "?before=x"])
+@pytest.mark.parametrize(
+    "query", ["?limit=0", "?limit=501", "?limit=x", "?before=0", "?before=x", f"?before={2**63}"]
+)
 def test_a_bad_page_query_is_invalid_request(api, user, query):
     call = make_call(user)
 
