@@ -4,8 +4,10 @@ Each view validates the request's shape, calls one service or selector and seria
 answer. Errors leave through `voice.exception_handlers`.
 """
 
+from urllib.parse import urlencode
+
 from adrf.views import APIView as AsyncAPIView
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -167,7 +169,7 @@ class PageQuerySerializer(serializers.Serializer):
         required=False,
         min_value=1,
         max_value=2**63 - 1,  # a message id; PostgreSQL's bigint refuses anything larger
-        help_text="A cursor from `…_earlier` of the page read before: the page before it.",
+        help_text="A cursor from the `Link` header of the page read before: the page before it.",
     )
     limit = serializers.IntegerField(
         required=False,
@@ -185,11 +187,27 @@ def _page_query(request: Request) -> dict:
     return query.validated_data
 
 
+def _earlier_link(request: Request, page: selectors.MessagePage, limit: int) -> dict:
+    """RFC 8288 `Link: <…?before=…>; rel="prev"` when earlier items exist: the body keeps
+    API.md's shape exactly, as on an unpaged read."""
+    if page.earlier is None:
+        return {}
+    query = urlencode({"before": page.earlier, "limit": limit})
+    return {"Link": f'<{request.path}?{query}>; rel="prev"'}
+
+
 _PAGING = (
     f"The latest {limits.READ_PAGE_DEFAULT} items by default, in conversation order (the "
-    "`previous_item_id` chain within the page). When earlier items exist, `{field}_earlier` is "
-    "a cursor: pass it as `?before=` for the page before. `?limit=` sets the page size "
-    f"(at most {limits.READ_PAGE_MAX})."
+    "`previous_item_id` chain within the page). When earlier items exist, the response has "
+    '`Link: </api/…?before=<cursor>&limit=<n>>; rel="prev"`, the page before. `?limit=` '
+    f"sets the page size (at most {limits.READ_PAGE_MAX})."
+)
+_LINK_HEADER = OpenApiParameter(
+    "Link",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description='`<url>; rel="prev"`: the page of earlier items, when there is one.',
 )
 
 
@@ -197,21 +215,20 @@ class CallDetailApi(APIView):
     @extend_schema_serializer(component_name="CallDetail")
     class OutputSerializer(CallSerializer):
         transcript = ItemSerializer(many=True, help_text="In conversation order (one page).")
-        transcript_earlier = serializers.CharField(
-            allow_null=True, help_text="Cursor of the earlier page (`?before=`); null at the start."
-        )
 
     @extend_schema(
         summary="One call with its transcript (paged: the latest items by default)",
-        description=_PAGING.format(field="transcript"),
-        parameters=[PageQuerySerializer],
+        description=_PAGING,
+        parameters=[PageQuerySerializer, _LINK_HEADER],
         responses={200: OutputSerializer, **ERRORS},
     )
     def get(self, request: Request, call_id) -> Response:
         call = selectors.call_get(user=request.user, call_id=call_id)
-        page = selectors.call_transcript_page(call=call, **_page_query(request))
-        call.transcript, call.transcript_earlier = page.messages, page.earlier
-        return Response(self.OutputSerializer(call).data)
+        query = _page_query(request)
+        page = selectors.call_transcript_page(call=call, **query)
+        call.transcript = page.messages
+        headers = _earlier_link(request, page, query["limit"])
+        return Response(self.OutputSerializer(call).data, headers=headers)
 
 
 class TranscriptItemInputSerializer(serializers.Serializer):
@@ -364,23 +381,18 @@ class ConversationDetailApi(APIView):
         messages = ConversationMessageSerializer(
             many=True, source="page.messages", help_text="In conversation order (one page)."
         )
-        messages_earlier = serializers.CharField(
-            source="page.earlier",
-            allow_null=True,
-            help_text="Cursor of the earlier page (`?before=`); null at the start.",
-        )
 
     @extend_schema(
         summary="One conversation with its messages (paged: the latest by default)",
-        description=_PAGING.format(field="messages"),
-        parameters=[PageQuerySerializer],
+        description=_PAGING,
+        parameters=[PageQuerySerializer, _LINK_HEADER],
         responses={200: OutputSerializer, **ERRORS},
     )
     def get(self, request: Request, conversation_id) -> Response:
         conversation = selectors.conversation_get(
             user=request.user, conversation_id=conversation_id
         )
-        conversation.page = selectors.conversation_message_page(
-            conversation=conversation, **_page_query(request)
-        )
-        return Response(self.OutputSerializer(conversation).data)
+        query = _page_query(request)
+        conversation.page = selectors.conversation_message_page(conversation=conversation, **query)
+        headers = _earlier_link(request, conversation.page, query["limit"])
+        return Response(self.OutputSerializer(conversation).data, headers=headers)

@@ -1,5 +1,6 @@
 """POST /api/calls/<id>/transcript: idempotent upserts in conversation order."""
 
+import re
 import threading
 from datetime import timedelta
 
@@ -297,12 +298,12 @@ def test_refusals_name_the_limit(api, user, item, says):
 
 
 def read_all_pages(api, path: str, field: str, limit: int) -> list[list[str]]:
-    pages, query = [], f"?limit={limit}"
-    while query is not None:
-        body = api.get(path + query).json()
-        pages.append([item["item_id"] for item in body[field]])
-        earlier = body[f"{field}_earlier"]
-        query = f"?limit={limit}&before={earlier}" if earlier else None
+    pages, url = [], f"{path}?limit={limit}"
+    while url is not None:
+        response = api.get(url)
+        pages.append([item["item_id"] for item in response.json()[field]])
+        earlier = re.fullmatch(r'<([^>]+)>; rel="prev"', response.headers.get("Link", ""))
+        url = earlier.group(1) if earlier else None
     return pages
 
 
@@ -332,10 +333,10 @@ def test_by_default_a_read_is_the_latest_page_with_no_cursor_when_it_is_all(api,
     call = make_call(user)
     make_message(call, item_id="only")
 
-    body = api.get(f"/api/calls/{call.id}").json()
+    response = api.get(f"/api/calls/{call.id}")
 
-    assert [item["item_id"] for item in body["transcript"]] == ["only"]
-    assert body["transcript_earlier"] is None
+    assert [item["item_id"] for item in response.json()["transcript"]] == ["only"]
+    assert "Link" not in response.headers
 
 
 def test_a_long_transcript_is_cut_to_the_default_page(api, user):
@@ -346,10 +347,11 @@ def test_a_long_transcript_is_cut_to_the_default_page(api, user):
         for n in range(count)
     )
 
-    body = api.get(f"/api/calls/{call.id}").json()
+    response = api.get(f"/api/calls/{call.id}")
 
-    assert [item["item_id"] for item in body["transcript"]] == [f"m{n}" for n in range(1, count)]
-    assert body["transcript_earlier"] is not None
+    items = [item["item_id"] for item in response.json()["transcript"]]
+    assert items == [f"m{n}" for n in range(1, count)]
+    assert response.headers["Link"].endswith('; rel="prev"')
 
 
 def test_conversation_messages_are_paged_the_same_way(api, user):
