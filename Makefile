@@ -14,7 +14,7 @@ APT_PACKAGES := chromium espeak-ng nodejs
 PG_URL ?= postgres://postgres@127.0.0.1:5432/voice
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: setup run test lint jstest pytest services-leg system-packages bench clean
+.PHONY: setup run test lint jstest pytest services-leg system-packages bench fuzz clean
 
 setup: $(VENV)/.installed
 
@@ -80,13 +80,20 @@ services-leg: setup
 		echo "== test leg 2 skipped: PostgreSQL or Redis does not answer on localhost"; \
 	fi
 
-BENCHMARKS := realtime_proxy status_fanout legacy_latency
+BENCHMARKS := realtime_proxy status_fanout legacy_latency speakable
 
 # Each prints its figures and whether it met its goal; the exit status says if all did.
 bench: setup system-packages
 	@status=0; for name in $(BENCHMARKS); do \
 		echo "=== bench/$$name.py"; $(PY) -m bench.$$name 2>/dev/null || status=1; \
 	done; exit $$status
+
+# The suite fuzzes every API operation on a small, repeatable budget (tests/fuzz); this digs
+# deeper, with fresh cases each run: `make fuzz FUZZ_EXAMPLES=500`.
+FUZZ_EXAMPLES ?= 150
+
+fuzz: setup system-packages
+	VOICE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) VOICE_FUZZ_RANDOM=true $(VENV)/bin/pytest tests/fuzz -q $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

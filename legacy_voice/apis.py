@@ -16,6 +16,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from legacy_voice import services
 from legacy_voice.parsers import MAX_AUDIO_BYTES, AudioUploadParser
+from legacy_voice.speakable import MAX_SPEECH_CHARS
 from voice.errors import payload_too_large
 from voice.schema import ERRORS
 from voice.selectors import voice_config_get
@@ -51,13 +52,19 @@ class LegacyCallCreateApi(AsyncAPIView):
 
     @extend_schema(
         summary="Start a Legacy call (speech-to-text → reply → speech)",
+        description=(
+            "The key that will pay for the call (by the key policy) is checked with OpenAI "
+            "first (`GET /models`, the verdict cached for 5 minutes): a rejected key is 502 "
+            "`upstream_auth_failed` and no call is started. A check that times out or fails "
+            "otherwise does not block the start."
+        ),
         request=extend_schema_serializer(component_name="LegacyCallCreate")(InputSerializer),
         responses={201: CallSerializer, **ERRORS},
     )
     async def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        call = await sync_to_async(services.legacy_call_start)(
+        call = await services.legacy_call_start(
             user=request.user, conversation_id=serializer.validated_data.get("conversation")
         )
         return Response(
@@ -141,9 +148,13 @@ class ReplyCreateApi(AsyncAPIView):
         summary="Stream the assistant's reply (server-sent events)",
         description=(
             "`event: start` `{user_item_id, item_id}`, then `event: delta` `{text}` as the reply "
-            "streams, then `event: done` `{message_id, text}` or `event: error` `{code, message}`. "
-            "Both messages are saved; a reply cut short by the caller leaving is saved as far "
-            "as it got, marked interrupted."
+            "streams, then `event: done` `{message_id, text, finish_reason, incomplete, notice}` "
+            "or `event: error` `{code, message}`. In `done`, `finish_reason` is OpenAI's "
+            '(`"stop"`, or `"length"` / `"content_filter"` for a reply the model did not '
+            "finish; null if it never said); `incomplete` is true when it is not `stop`, and "
+            "`notice` is then a sentence to show the user (else null). Both messages are "
+            "saved; a reply cut short by the caller leaving is saved as far as it got, marked "
+            "interrupted."
         ),
         request=InputSerializer,
         responses={
@@ -182,7 +193,11 @@ class SpeechCreateApi(AsyncAPIView):
 
     @extend_schema_serializer(component_name="SpeechCreate")
     class InputSerializer(serializers.Serializer):
-        text = serializers.CharField(max_length=4096)
+        text = serializers.CharField(
+            max_length=MAX_SPEECH_CHARS,
+            help_text=f"At most {MAX_SPEECH_CHARS} characters (OpenAI's limit); markdown, code "
+            "and reasoning are not read aloud.",
+        )
         voice = serializers.CharField(required=False, allow_blank=True, max_length=50)
         format = serializers.ChoiceField(choices=list(services.SPEECH_FORMATS), default="mp3")
 
@@ -215,5 +230,4 @@ async def _speech_chunks(user, fields):
         user=user, text=fields["text"], voice=fields.get("voice"), response_format=fields["format"]
     ) as chunks:
         async for chunk in chunks:
-            if chunk:
-                yield chunk
+            yield chunk

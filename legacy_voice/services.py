@@ -6,7 +6,9 @@ or talks over it mid-stream.
 """
 
 import asyncio
+import hashlib
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,10 +16,11 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 
 from legacy_voice import client
 from legacy_voice.speakable import speakable
-from voice import errors
+from voice import errors, upstream
 from voice.db import release_connection
 from voice.errors import VoiceError
 from voice.models import Call, Message, Mode, VoiceConfig
@@ -30,8 +33,14 @@ from voice.selectors import (
 )
 from voice.services.calls import call_check_and_start
 from voice.services.keys import api_key_resolve
-from voice.services.transcripts import transcript_upsert
+from voice.services.transcripts import transcript_room_check, transcript_upsert
 
+logger = logging.getLogger(__name__)
+
+# How long OpenAI's verdict on a key is trusted: an accepted key is rarely revoked within
+# minutes; a rejected one is asked again soon, since its owner may fix it upstream.
+KEY_ACCEPTED_CACHE_S = 300
+KEY_REJECTED_CACHE_S = 30
 SPEECH_FORMATS = {
     "mp3": "audio/mpeg",
     "opus": "audio/ogg",
@@ -56,9 +65,22 @@ def _api_key(*, user: AbstractBaseUser, config: VoiceConfig) -> str:
     return key.value
 
 
-def legacy_call_start(*, user: AbstractBaseUser, conversation_id: uuid.UUID | None) -> Call:
+async def legacy_call_start(*, user: AbstractBaseUser, conversation_id: uuid.UUID | None) -> Call:
+    """Start a Legacy call once OpenAI has accepted the key that will pay for it: a rejected
+    key fails here (502 upstream_auth_failed, no call), not after the caller's first words."""
+    api_key = await sync_to_async(_start_key)(user=user)
+    await _key_verified(api_key)
+    return await sync_to_async(_legacy_call_record)(user=user, conversation_id=conversation_id)
+
+
+def _start_key(*, user: AbstractBaseUser) -> str:
+    api_key = _api_key(user=user, config=voice_config_get())
+    release_connection()  # not held while the key is checked upstream
+    return api_key
+
+
+def _legacy_call_record(*, user: AbstractBaseUser, conversation_id: uuid.UUID | None) -> Call:
     config = voice_config_get()
-    _api_key(user=user, config=config)
     return call_check_and_start(
         user=user,
         mode=Mode.LEGACY,
@@ -67,6 +89,32 @@ def legacy_call_start(*, user: AbstractBaseUser, conversation_id: uuid.UUID | No
         voice=_tts_voice(user=user, config=config),
         config=config,
     )
+
+
+async def _key_verified(api_key: str) -> None:
+    """Raise upstream_auth_failed when OpenAI rejects `api_key`. The verdict is cached per
+    key (under its SHA-256, never the key), so starts do not cost a request each; a check
+    that says nothing (a timeout, a gateway without /models) lets the call start, uncached."""
+    cache_key = "voice:legacy-key-check:" + hashlib.sha256(api_key.encode()).hexdigest()
+    accepted = await cache.aget(cache_key)
+    if accepted is None:
+        accepted = await _key_accepted_upstream(api_key)
+        if accepted is not None:
+            ttl = KEY_ACCEPTED_CACHE_S if accepted else KEY_REJECTED_CACHE_S
+            await cache.aset(cache_key, accepted, ttl)
+    if accepted is False:
+        raise upstream.key_rejected()
+
+
+async def _key_accepted_upstream(api_key: str) -> bool | None:
+    try:
+        await client.key_check(api_key=api_key)
+    except VoiceError as exc:
+        if exc.code == "upstream_auth_failed":
+            return False
+        logger.warning("Legacy key check inconclusive (%s): starting the call anyway", exc.code)
+        return None
+    return True
 
 
 def _live_call(*, user: AbstractBaseUser, call_id: uuid.UUID) -> Call:
@@ -124,13 +172,13 @@ def _start_reply(*, user, call_id, text, user_item_id) -> tuple[_Prepared, list[
     prepared = _prepare(user=user, call_id=call_id)
     user_item_id = user_item_id or f"user_{uuid.uuid4().hex}"
     assistant_item_id = f"asst_{uuid.uuid4().hex}"
-    history = [
-        m
-        for m in conversation_messages(conversation=prepared.call.conversation)
-        if m.item_id != user_item_id
-    ]
+    # The last item, which the new words follow (a retry may already have saved them).
+    recent = conversation_messages(conversation=prepared.call.conversation, limit=2)
+    history = [m for m in recent if m.item_id != user_item_id]
     previous = history[-1].item_id if history else None
     earlier = conversation_context(conversation_id=prepared.call.conversation_id)  # before ours
+    # The words and the reply it starts: refused before any cost when the call is full.
+    transcript_room_check(call=prepared.call, item_ids=[user_item_id, assistant_item_id])
     transcript_upsert(
         call=prepared.call,
         items=[
@@ -186,7 +234,21 @@ async def reply_stream(
             raise
     full = "".join(parts)
     await save(prepared.call, item_id, user_item_id, full, False)
-    yield _sse("done", {"message_id": item_id, "text": full})
+    yield _sse("done", {"message_id": item_id, "text": full, **_finish(deltas.finish_reason)})
+
+
+_CUT_SHORT = {
+    "length": "The reply was cut short: it reached the model's length limit.",
+    "content_filter": "The reply was stopped by OpenAI's content filter.",
+}
+
+
+def _finish(reason: str | None) -> dict:
+    """How the reply ended, for `done`: a reply the model did not finish (a length limit, the
+    content filter) is `incomplete`, with a `notice` the page can show as it is."""
+    incomplete = reason not in (None, "stop")
+    notice = _CUT_SHORT.get(reason, f"The reply ended early ({reason}).") if incomplete else None
+    return {"finish_reason": reason, "incomplete": incomplete, "notice": notice}
 
 
 @asynccontextmanager
@@ -194,7 +256,9 @@ async def speech_stream(
     *, user: AbstractBaseUser, text: str, voice: str | None, response_format: str
 ) -> AsyncIterator[AsyncIterator[bytes]]:
     """The spoken text's audio as it is synthesized; markdown and reasoning are not read."""
-    spoken = speakable(text)
+    # Off the event loop: the text work is linear, but a few milliseconds of CPU per sentence
+    # would still stall every other request this process serves.
+    spoken = await sync_to_async(speakable, thread_sensitive=False)(text)
     if not spoken:
         raise VoiceError("There is nothing to say in that text.", code="invalid_request")
     config, api_key, preferred_voice = await sync_to_async(_speech_setup)(user=user)

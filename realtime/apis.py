@@ -95,7 +95,7 @@ class RealtimeSessionCreateApi(AsyncAPIView):
             OpenApiParameter("conversation", OpenApiTypes.UUID, description="Raw form only."),
             OpenApiParameter("instructions", str, description="Raw form only."),
         ],
-        responses={201: SessionOutputSerializer, **ERRORS, 502: ERRORS[400], 504: ERRORS[400]},
+        responses={201: SessionOutputSerializer, **ERRORS},
     )
     async def post(self, request: Request) -> Response | HttpResponse:
         raw = request.content_type.startswith(SdpParser.media_type)

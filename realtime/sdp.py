@@ -23,7 +23,11 @@ def offer_from_text(raw: str | bytes) -> str:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise _invalid("The SDP offer is not text.") from exc
-    if len(raw.encode("utf-8")) > MAX_SDP_BYTES:
+    try:
+        size = len(raw.encode("utf-8"))
+    except UnicodeEncodeError as exc:  # a lone surrogate, from a JSON "\ud800" escape
+        raise _invalid("The SDP offer is not valid text.") from exc
+    if size > MAX_SDP_BYTES:
         raise payload_too_large(MAX_SDP_BYTES)
     text = raw.strip()
     if not text.startswith("v=0"):

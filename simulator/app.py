@@ -8,7 +8,7 @@ import asyncio
 
 from aiohttp import web
 
-from . import control, legacy, realtime
+from . import control, legacy, models, realtime
 from .faults import SETTINGS, SHUTTING_DOWN, faults_middleware
 from .realtime import CALLS, CallRegistry
 from .recording import RECORDER, Recorder, recorder_middleware
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_post("/v1/audio/transcriptions", legacy.transcriptions)
     app.router.add_post("/v1/chat/completions", legacy.chat_completions)
     app.router.add_post("/v1/audio/speech", legacy.speech)
+    app.router.add_get("/v1/models", models.list_models)
     control.add_routes(app)
     app.on_shutdown.append(_on_shutdown)
     return app

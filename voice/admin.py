@@ -123,17 +123,38 @@ class CallMessageInline(MessageInline):
     fk_name = "call"
 
 
+class KeepsLiveCallsAdmin(ReadOnlyAdmin):
+    """Ended records may be deleted; a live call may not, nor a conversation holding one:
+    OpenAI's session and the user's page would go on with no record to end. Django's delete
+    confirmation lists the live calls as protected and refuses, one object or a selection."""
+
+    def live_calls(self, objs) -> list[Call]:
+        raise NotImplementedError
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        live = [f"{call} (live: end it first)" for call in self.live_calls(objs)]
+        return deleted, counts, perms_needed, [*protected, *live]
+
+
 @admin.register(Call)
-class CallAdmin(ReadOnlyAdmin):
+class CallAdmin(KeepsLiveCallsAdmin):
     list_display = ["id", "user", "mode", "status", "model", "started_at", "ended_reason"]
     list_filter = ["mode", "status"]
     search_fields = ["user__username", "user__email", "upstream_call_id", "id"]
     date_hierarchy = "started_at"
     inlines = [CallMessageInline]
 
+    def live_calls(self, objs) -> list[Call]:
+        return [call for call in objs if call.is_live]
+
 
 @admin.register(Conversation)
-class ConversationAdmin(ReadOnlyAdmin):
+class ConversationAdmin(KeepsLiveCallsAdmin):
     list_display = ["__str__", "user", "created_at", "updated_at"]
     search_fields = ["user__username", "user__email", "title"]
     inlines = [MessageInline]
+
+    def live_calls(self, objs) -> list[Call]:
+        ids = [conversation.pk for conversation in objs]
+        return list(Call.objects.filter(conversation__in=ids, status__in=Call.LIVE_STATUSES))

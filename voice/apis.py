@@ -4,8 +4,10 @@ Each view validates the request's shape, calls one service or selector and seria
 answer. Errors leave through `voice.exception_handlers`.
 """
 
+from urllib.parse import urlencode
+
 from adrf.views import APIView as AsyncAPIView
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -14,7 +16,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from realtime.services import call_end_and_hang_up
-from voice import selectors
+from voice import errors, limits, selectors
 from voice.models import Message, Mode
 from voice.schema import ERRORS
 from voice.serializers import CallSerializer, ItemSerializer
@@ -23,11 +25,7 @@ from voice.services import keys as key_services
 from voice.services import preferences as preference_services
 from voice.services import tokens as token_services
 from voice.services import transcripts as transcript_services
-from voice.validators import ITEM_ID_PATTERN, OPENAI_KEY_PATTERN
-
-MAX_ITEMS_PER_POST = 200
-MAX_ITEM_TEXT_CHARS = 20_000
-
+from voice.validators import ITEM_ID_MESSAGE, ITEM_ID_PATTERN, OPENAI_KEY_PATTERN
 
 # --- configuration and preferences -------------------------------------------------------------
 
@@ -87,7 +85,9 @@ class VoicePreferencesApi(APIView):
                 )
             return voice
 
-    @extend_schema(summary="The user's mode and voice", responses={200: PreferenceOutputSerializer})
+    @extend_schema(
+        summary="The user's mode and voice", responses={200: PreferenceOutputSerializer, **ERRORS}
+    )
     def get(self, request: Request) -> Response:
         return Response(selectors.preference_data(user=request.user))
 
@@ -122,7 +122,8 @@ class ApiKeyApi(APIView):
         )
 
     @extend_schema(
-        summary="Whether the user has their own key (masked)", responses=ApiKeyOutputSerializer
+        summary="Whether the user has their own key (masked)",
+        responses={200: ApiKeyOutputSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         return Response(selectors.api_key_data(user=request.user))
@@ -138,7 +139,9 @@ class ApiKeyApi(APIView):
         key_services.api_key_set(user=request.user, **serializer.validated_data)
         return Response(selectors.api_key_data(user=request.user))
 
-    @extend_schema(summary="Remove the user's own key", responses=ApiKeyOutputSerializer)
+    @extend_schema(
+        summary="Remove the user's own key", responses={200: ApiKeyOutputSerializer, **ERRORS}
+    )
     def delete(self, request: Request) -> Response:
         key_services.api_key_clear(user=request.user)
         return Response(selectors.api_key_data(user=request.user))
@@ -200,35 +203,104 @@ class CallListApi(ListAPIView):
     def get_queryset(self):
         return selectors.call_list(user=self.request.user)
 
-    @extend_schema(summary="The user's calls, newest first (paginated)")
+    @extend_schema(
+        summary="The user's calls, newest first (paginated)",
+        responses={200: CallSerializer(many=True), **ERRORS},
+    )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+class PageQuerySerializer(serializers.Serializer):
+    """`?before=&limit=` on the reads that list a transcript (the latest page by default)."""
+
+    before = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,  # a message id; PostgreSQL's bigint refuses anything larger
+        help_text="A cursor from the `Link` header of the page read before: the page before it.",
+    )
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=limits.READ_PAGE_MAX,
+        default=limits.READ_PAGE_DEFAULT,
+        help_text=f"Items per page (default {limits.READ_PAGE_DEFAULT}, "
+        f"at most {limits.READ_PAGE_MAX}).",
+    )
+
+
+def _page_query(request: Request) -> dict:
+    query = PageQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+def _earlier_link(request: Request, page: selectors.MessagePage, limit: int) -> dict:
+    """RFC 8288 `Link: <…?before=…>; rel="prev"` when earlier items exist: the body keeps
+    API.md's shape exactly, as on an unpaged read."""
+    if page.earlier is None:
+        return {}
+    query = urlencode({"before": page.earlier, "limit": limit})
+    return {"Link": f'<{request.path}?{query}>; rel="prev"'}
+
+
+_PAGING = (
+    f"The latest {limits.READ_PAGE_DEFAULT} items by default, in conversation order (the "
+    "`previous_item_id` chain within the page). When earlier items exist, the response has "
+    '`Link: </api/…?before=<cursor>&limit=<n>>; rel="prev"`, the page before. `?limit=` '
+    f"sets the page size (at most {limits.READ_PAGE_MAX})."
+)
+_LINK_HEADER = OpenApiParameter(
+    "Link",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description='`<url>; rel="prev"`: the page of earlier items, when there is one.',
+)
 
 
 class CallDetailApi(APIView):
     @extend_schema_serializer(component_name="CallDetail")
     class OutputSerializer(CallSerializer):
-        transcript = ItemSerializer(many=True, help_text="In conversation order.")
+        transcript = ItemSerializer(many=True, help_text="In conversation order (one page).")
 
     @extend_schema(
-        summary="One call with its transcript", responses={200: OutputSerializer, **ERRORS}
+        summary="One call with its transcript (paged: the latest items by default)",
+        description=_PAGING,
+        parameters=[PageQuerySerializer, _LINK_HEADER],
+        responses={200: OutputSerializer, **ERRORS},
     )
     def get(self, request: Request, call_id) -> Response:
         call = selectors.call_get(user=request.user, call_id=call_id)
-        call.transcript = selectors.call_transcript(call=call)
-        return Response(self.OutputSerializer(call).data)
+        query = _page_query(request)
+        page = selectors.call_transcript_page(call=call, **query)
+        call.transcript = page.messages
+        headers = _earlier_link(request, page, query["limit"])
+        return Response(self.OutputSerializer(call).data, headers=headers)
 
 
 class TranscriptItemInputSerializer(serializers.Serializer):
     item_id = serializers.RegexField(
-        ITEM_ID_PATTERN, help_text="OpenAI's item id, or the client's."
+        ITEM_ID_PATTERN,
+        help_text=f"OpenAI's item id, or the client's (1–{limits.ITEM_ID_MAX_CHARS} of "
+        "A–Z a–z 0–9 _ . : -).",
+        error_messages={"invalid": ITEM_ID_MESSAGE},
     )
     role = serializers.ChoiceField(choices=Message.Role.choices)
     text = serializers.CharField(
-        allow_blank=True, trim_whitespace=False, max_length=MAX_ITEM_TEXT_CHARS
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=limits.TRANSCRIPT_ITEM_TEXT_CHARS,
+        help_text=f"At most {limits.TRANSCRIPT_ITEM_TEXT_CHARS:,} characters.",
     )
     interrupted = serializers.BooleanField(required=False, default=False)
-    previous_item_id = serializers.RegexField(ITEM_ID_PATTERN, required=False, allow_null=True)
+    previous_item_id = serializers.RegexField(
+        ITEM_ID_PATTERN,
+        required=False,
+        allow_null=True,
+        error_messages={"invalid": ITEM_ID_MESSAGE},
+    )
 
     def validate(self, attrs: dict) -> dict:
         if attrs.get("previous_item_id") == attrs["item_id"]:
@@ -240,8 +312,19 @@ class CallTranscriptApi(APIView):
     @extend_schema_serializer(component_name="TranscriptSave")
     class InputSerializer(serializers.Serializer):
         items = TranscriptItemInputSerializer(
-            many=True, allow_empty=False, max_length=MAX_ITEMS_PER_POST
+            many=True,
+            allow_empty=False,
+            help_text=f"At most {limits.TRANSCRIPT_ITEMS_PER_REQUEST} items per request.",
         )
+
+        def to_internal_value(self, data):
+            # Counted before any item is validated: a long list costs nothing to refuse.
+            items = data.get("items") if isinstance(data, dict) else None
+            if isinstance(items, list) and len(items) > limits.TRANSCRIPT_ITEMS_PER_REQUEST:
+                raise errors.over_limit(
+                    f"Send at most {limits.TRANSCRIPT_ITEMS_PER_REQUEST} items per request."
+                )
+            return super().to_internal_value(data)
 
     @extend_schema_serializer(component_name="TranscriptSaved")
     class OutputSerializer(serializers.Serializer):
@@ -252,8 +335,13 @@ class CallTranscriptApi(APIView):
         description=(
             "Retries never duplicate: a later text for the same `item_id` replaces the earlier "
             "one. `previous_item_id` (as OpenAI reports it) fixes the item's place, so a user "
-            "transcription that arrives after the reply is still ordered before it. Accepted "
-            "after the call ended too, so a client can flush what it queued."
+            "transcription that arrives after the reply is still ordered before it.\n\n"
+            f"Limits: at most {limits.TRANSCRIPT_ITEMS_PER_REQUEST} items per request and "
+            f"{limits.TRANSCRIPT_ITEMS_PER_CALL:,} per call (413 `payload_too_large`), "
+            f"{limits.TRANSCRIPT_ITEM_TEXT_CHARS:,} characters of text per item (400). "
+            "Saves are accepted after the call ended for "
+            f"{int(limits.LATE_SAVE_GRACE.total_seconds() // 60)} minutes, so the page can "
+            "flush what it queued; later, 409 `call_ended`."
         ),
         request=InputSerializer,
         responses={200: OutputSerializer, **ERRORS},
@@ -262,7 +350,7 @@ class CallTranscriptApi(APIView):
         call = selectors.call_get(user=request.user, call_id=call_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        saved = transcript_services.transcript_upsert(
+        saved = transcript_services.transcript_save(
             call=call, items=serializer.validated_data["items"]
         )
         return Response({"saved": len(saved)})
@@ -320,7 +408,10 @@ class ConversationListApi(ListAPIView):
     def get_queryset(self):
         return selectors.conversation_list(user=self.request.user)
 
-    @extend_schema(summary="The user's conversations, most recently active first (paginated)")
+    @extend_schema(
+        summary="The user's conversations, most recently active first (paginated)",
+        responses={200: ConversationSerializer(many=True), **ERRORS},
+    )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -337,15 +428,20 @@ class ConversationDetailApi(APIView):
         created_at = serializers.DateTimeField()
         updated_at = serializers.DateTimeField()
         messages = ConversationMessageSerializer(
-            many=True, source="messages_in_order", help_text="In conversation order."
+            many=True, source="page.messages", help_text="In conversation order (one page)."
         )
 
     @extend_schema(
-        summary="One conversation with its messages", responses={200: OutputSerializer, **ERRORS}
+        summary="One conversation with its messages (paged: the latest by default)",
+        description=_PAGING,
+        parameters=[PageQuerySerializer, _LINK_HEADER],
+        responses={200: OutputSerializer, **ERRORS},
     )
     def get(self, request: Request, conversation_id) -> Response:
         conversation = selectors.conversation_get(
             user=request.user, conversation_id=conversation_id
         )
-        conversation.messages_in_order = selectors.conversation_messages(conversation=conversation)
-        return Response(self.OutputSerializer(conversation).data)
+        query = _page_query(request)
+        conversation.page = selectors.conversation_message_page(conversation=conversation, **query)
+        headers = _earlier_link(request, conversation.page, query["limit"])
+        return Response(self.OutputSerializer(conversation).data, headers=headers)

@@ -8,6 +8,50 @@ by the upstream client, once.
 import math
 from dataclasses import dataclass, field
 
+# Every code an error can carry, by the HTTP status that carries it, with when it happens: the
+# schema and API.md's table list exactly these (tests/voice/test_error_codes.py checks the
+# code base raises no other). Legacy replies use the same codes in their SSE `error` event.
+CODES: dict[int, dict[str, str]] = {
+    400: {
+        "invalid_request": "a malformed body (not JSON, nested too deeply), a missing or wrong "
+        "field, a bad query parameter; the message names the field and the limit",
+        "invalid_sdp": "the SDP offer is not SDP text (or its base64), has no audio section, "
+        "or OpenAI could not use it",
+        "invalid_voice": "a voice this server does not offer",
+        "instructions_too_long": "per-call instructions over the limit",
+        "invalid_audio": "a recording that is not webm/ogg/wav/mp3/m4a audio, or undecodable",
+    },
+    401: {"not_authenticated": "no session or token, or a wrong token"},
+    403: {"permission_denied": "not allowed, e.g. a session write without the CSRF token"},
+    404: {"not_found": "no such URL or object, also for another user's objects"},
+    405: {"method_not_allowed": "the path exists, the method does not"},
+    406: {"not_acceptable": "the Accept header asks for a type this endpoint cannot give"},
+    409: {
+        "realtime_unavailable": "Realtime is turned off, or no key is usable under the policy",
+        "legacy_unavailable": "no key is usable for a Legacy call under the policy",
+        "call_active": "the user already has a live call (the body names it: active_call)",
+        "call_ended": "the call has ended (transcript saves: more than the grace period ago)",
+    },
+    413: {
+        "payload_too_large": "a body, upload, field count or list over its documented limit, "
+        "or a call's transcript is full",
+    },
+    415: {"unsupported_media_type": "a Content-Type this endpoint does not parse"},
+    429: {
+        "throttled": "too many requests or call starts; Retry-After says when to try again",
+        "upstream_rate_limited": "OpenAI is rate limiting the key (Retry-After passed on)",
+    },
+    500: {
+        "server_error": "a fault of ours, logged; never a traceback",
+        "key_unreadable": "a stored user key cannot be decrypted with the configured keys",
+    },
+    502: {
+        "upstream_auth_failed": "OpenAI rejected the API key",
+        "upstream_error": "OpenAI failed, refused our request or could not be reached",
+    },
+    504: {"upstream_timeout": "OpenAI did not answer in time"},
+}
+
 
 @dataclass
 class VoiceError(Exception):
@@ -34,8 +78,8 @@ def call_active(call_id) -> VoiceError:
     )
 
 
-def call_ended() -> VoiceError:
-    return VoiceError("This call has already ended.", code="call_ended", status=409)
+def call_ended(message: str = "This call has already ended.") -> VoiceError:
+    return VoiceError(message, code="call_ended", status=409)
 
 
 def throttled(*, wait_seconds: float) -> VoiceError:
@@ -58,6 +102,11 @@ def payload_too_large(limit_bytes: int) -> VoiceError:
         code="payload_too_large",
         status=413,
     )
+
+
+def over_limit(message: str) -> VoiceError:
+    """More than a documented limit (voice.limits) allows in one request or one call."""
+    return VoiceError(message, code="payload_too_large", status=413)
 
 
 def key_unreadable() -> VoiceError:

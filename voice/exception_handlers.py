@@ -8,7 +8,14 @@ or a traceback.
 import logging
 import math
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 
@@ -30,6 +37,7 @@ _STATUS_CODES = {
     403: ("permission_denied", "You do not have permission to do that."),
     404: ("not_found", "Not found."),
     405: ("method_not_allowed", "That method is not allowed here."),
+    406: ("not_acceptable", "This endpoint cannot answer in the type the Accept header asks for."),
     413: ("payload_too_large", "The request body is too large."),
     415: ("unsupported_media_type", "That content type is not supported here."),
     429: ("throttled", "Too many requests. Wait a moment and try again."),
@@ -55,6 +63,8 @@ def api_exception_handler(exc: Exception, context: dict) -> JsonResponse:
         return error_response(
             exc.code, exc.message, exc.status, extra=exc.extra, headers=exc.headers
         )
+    if isinstance(exc, SuspiciousOperation):
+        return response_for_suspicious_request(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -65,6 +75,24 @@ def api_exception_handler(exc: Exception, context: dict) -> JsonResponse:
         return _api_exception_response(exc)
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
     return response_for_status(500)
+
+
+def response_for_suspicious_request(exc: SuspiciousOperation) -> JsonResponse:
+    """Django refuses a body past its DATA_UPLOAD_* limits while DRF parses it (or while the
+    CSRF check reads it): over a limit is 413, anything else it finds suspicious is 400."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KiB, uploaded files aside"
+        message = f"The request body is too large (the limit is {limit})."
+    elif isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        message = f"The request has too many fields (the limit is {limit})."
+    elif isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        message = f"The request has too many files (the limit is {limit})."
+    else:
+        logger.warning("Suspicious request refused: %s", exc.__class__.__name__)
+        return response_for_status(400)
+    return error_response("payload_too_large", message, 413)
 
 
 def _api_exception_response(exc: exceptions.APIException) -> JsonResponse:

@@ -1,7 +1,8 @@
 """A JSON parser that refuses bodies over `VOICE_MAX_JSON_BODY_BYTES` with 413.
 
 DRF reads the request stream directly, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check, so the
-cap is enforced here, before a large body is held in memory.
+cap is enforced here, before a large body is held in memory. A body within the cap can still
+nest deeper than the decoder recurses (`[` × 100,000 is 100 KB): that is a 400 too.
 """
 
 import json
@@ -27,3 +28,5 @@ class BoundedJSONParser(JSONParser):
             return json.loads(raw.decode(settings.DEFAULT_CHARSET))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"The request body is not valid JSON ({exc}).") from exc
+        except RecursionError as exc:
+            raise ParseError("The request body's JSON is nested too deeply.") from exc

@@ -1,7 +1,18 @@
-"""OpenAPI pieces shared by every API view: the error body and the statuses that carry it."""
+"""OpenAPI pieces shared by every API view: the error body and the statuses that carry it,
+built from the one list of codes (`voice.errors.CODES`)."""
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import serializers
+
+from voice.errors import CODES
+
+ALL_CODES = sorted(code for codes in CODES.values() for code in codes)
+
+
+@extend_schema_field({"type": "string", "enum": ALL_CODES})
+class ErrorCodeField(serializers.CharField):
+    """The code, as an inline enum: a response with any other code breaks the schema."""
+
 
 ErrorSerializer = inline_serializer(
     name="Error",
@@ -9,29 +20,26 @@ ErrorSerializer = inline_serializer(
         "error": inline_serializer(
             name="ErrorDetail",
             fields={
-                "code": serializers.CharField(help_text="snake_case, e.g. call_active"),
+                "code": ErrorCodeField(help_text="The status's description says when each occurs."),
                 "message": serializers.CharField(help_text="A sentence a user can act on."),
             },
+        ),
+        "fields": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            required=False,
+            help_text="Validation errors only: every failure, by field.",
+        ),
+        "active_call": serializers.UUIDField(
+            required=False, help_text="call_active only: the user's live call."
         ),
     },
 )
 
 
-def _error(description: str) -> OpenApiResponse:
+def _error(status: int) -> OpenApiResponse:
+    description = "; ".join(f"`{code}`: {when}" for code, when in CODES[status].items())
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
-ERRORS = {
-    400: _error(
-        "invalid_request, invalid_sdp, invalid_voice, instructions_too_long, invalid_audio"
-    ),
-    401: _error("not_authenticated"),
-    403: _error("permission_denied (e.g. a missing CSRF token with session auth)"),
-    404: _error("not_found: also for another user's objects"),
-    409: _error(
-        "realtime_unavailable, legacy_unavailable (no usable key), call_active (with "
-        "active_call), call_ended"
-    ),
-    413: _error("payload_too_large"),
-    429: _error("throttled (with Retry-After), upstream_rate_limited"),
-}
+# Every operation may answer with any of these; the codes are the same everywhere.
+ERRORS = {status: _error(status) for status in CODES}

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from voice import errors
+from voice import errors, limits
 from voice.models import (
     Call,
     Conversation,
@@ -102,12 +103,42 @@ def messages_in_order(messages: Iterable[Message]) -> list[Message]:
     return ordered
 
 
-def call_transcript(*, call: Call) -> list[Message]:
-    return messages_in_order(Message.objects.filter(call=call))
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[Message]  # in conversation order
+    earlier: str | None  # the cursor of the page before this one; None at the start
 
 
-def conversation_messages(*, conversation: Conversation) -> list[Message]:
-    return messages_in_order(Message.objects.filter(conversation=conversation))
+def _message_page(messages: QuerySet[Message], *, before: int | None, limit: int) -> MessagePage:
+    """The latest `limit` messages that arrived before the cursor `before`, in conversation
+    order. Pages are cut by arrival and ordered by the `previous_item_id` chain within the
+    page, so reading never loads a whole conversation; an item whose predecessor is on an
+    earlier page starts its page."""
+    if before is not None:
+        messages = messages.filter(pk__lt=before)
+    latest = list(messages.order_by("-pk")[: limit + 1])
+    earlier = str(latest[limit - 1].pk) if len(latest) > limit else None
+    return MessagePage(messages=messages_in_order(latest[:limit]), earlier=earlier)
+
+
+def call_transcript_page(
+    *, call: Call, before: int | None = None, limit: int = limits.READ_PAGE_DEFAULT
+) -> MessagePage:
+    return _message_page(Message.objects.filter(call=call), before=before, limit=limit)
+
+
+def conversation_message_page(
+    *, conversation: Conversation, before: int | None = None, limit: int = limits.READ_PAGE_DEFAULT
+) -> MessagePage:
+    messages = Message.objects.filter(conversation=conversation)
+    return _message_page(messages, before=before, limit=limit)
+
+
+def conversation_messages(
+    *, conversation: Conversation, limit: int = limits.READ_PAGE_DEFAULT
+) -> list[Message]:
+    """The conversation's latest `limit` messages, in conversation order."""
+    return conversation_message_page(conversation=conversation, limit=limit).messages
 
 
 def api_key_available(*, user: AbstractBaseUser, config: VoiceConfig) -> bool:

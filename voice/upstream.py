@@ -7,6 +7,7 @@ mapped once and a fix lands everywhere. Keys never appear in a message or a log 
 
 import asyncio
 import logging
+import math
 import re
 import weakref
 from collections.abc import AsyncIterator
@@ -74,11 +75,14 @@ def _build(method: str, path: str, *, api_key: str, **kwargs) -> httpx.Request:
     )
 
 
-async def _send(request: httpx.Request, *, stream: bool = False) -> httpx.Response:
-    """Send within the total timeout; transport failures become `VoiceError`s."""
+async def _send(
+    request: httpx.Request, *, stream: bool = False, timeout_s: float | None = None
+) -> httpx.Response:
+    """Send within the total timeout (`UPSTREAM_TIMEOUT_S`, or a shorter `timeout_s`);
+    transport failures become `VoiceError`s."""
     what = f"{request.method} {request.url.path}"
     try:
-        async with asyncio.timeout(settings.UPSTREAM_TIMEOUT_S):
+        async with asyncio.timeout(min(timeout_s or math.inf, settings.UPSTREAM_TIMEOUT_S)):
             return await get_client().send(request, stream=stream)
     except (TimeoutError, httpx.TimeoutException) as exc:
         logger.warning("Upstream %s timed out", what)
@@ -94,15 +98,17 @@ async def request(
     *,
     api_key: str,
     ok_statuses: tuple[int, ...] = (),
+    timeout_s: float | None = None,
     **kwargs,
 ) -> httpx.Response:
     """One upstream request under `OPENAI_BASE_URL`; any failure becomes a `VoiceError`.
 
     A status in `ok_statuses` is returned instead of raised, for callers that give it a
-    meaning (a hangup answered 404 means the call had already ended).
+    meaning (a hangup answered 404 means the call had already ended). `timeout_s` shortens
+    the total timeout for a request that must not hold its caller long.
     """
     request = _build(method, path, api_key=api_key, **kwargs)
-    response = await _send(request)
+    response = await _send(request, timeout_s=timeout_s)
     if response.is_success or response.status_code in ok_statuses:
         return response
     raise error_for_response(response, f"{method} {path}")
@@ -144,11 +150,7 @@ def error_for_response(response: httpx.Response, what: str) -> VoiceError:
     message = _upstream_message(response)
     logger.warning("Upstream %s answered %s: %s", what, status, message)
     if status in (401, 403):
-        return VoiceError(
-            "OpenAI rejected the API key. Check the key (or ask an administrator) and try again.",
-            code="upstream_auth_failed",
-            status=502,
-        )
+        return key_rejected()
     if status == 429:
         retry_after = response.headers.get("Retry-After", "")
         return VoiceError(
@@ -163,11 +165,26 @@ def error_for_response(response: httpx.Response, what: str) -> VoiceError:
 
 
 def _upstream_message(response: httpx.Response) -> str:
+    message = error_field(response, "message")
+    return redact(message) if message else ""
+
+
+def error_field(response: httpx.Response, name: str) -> str:
+    """A field of OpenAI's error body (`{"error": {"message", "type", "param", "code"}}`),
+    or "" when the body has no such field."""
     try:
-        message = response.json()["error"]["message"]
+        value = response.json()["error"][name]
     except (ValueError, KeyError, TypeError):
         return ""
-    return redact(str(message)) if message else ""
+    return str(value) if value is not None else ""
+
+
+def key_rejected() -> VoiceError:
+    return VoiceError(
+        "OpenAI rejected the API key. Check the key (or ask an administrator) and try again.",
+        code="upstream_auth_failed",
+        status=502,
+    )
 
 
 def upstream_error(message: str = "") -> VoiceError:

@@ -5,6 +5,8 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from voice import limits
+
 MODEL_ID_RE = r"^[a-z0-9][a-z0-9._:-]{0,99}$"
 validate_model_id = RegexValidator(
     MODEL_ID_RE, "A model id is lowercase letters, digits, '.', '_', ':' or '-' (e.g. gpt-4o-mini)."
@@ -61,4 +63,7 @@ def validate_turn_detection(value: object) -> None:
 OPENAI_KEY_PATTERN = r"^sk-[A-Za-z0-9_\-]{16,250}$"
 
 # Transcript item ids: OpenAI's ("item_…") or a client's own.
-ITEM_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
+ITEM_ID_PATTERN = limits.ITEM_ID_PATTERN
+ITEM_ID_MESSAGE = (
+    f"An item id is 1–{limits.ITEM_ID_MAX_CHARS} letters, digits, '_', '.', ':' or '-'."
+)

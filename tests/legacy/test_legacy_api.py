@@ -130,6 +130,7 @@ async def test_a_reply_streams_and_both_messages_are_saved(aapi, legacy_call, fa
     assert names.count("delta") > 1
     done = stream[-1][1]
     assert done["text"] == "".join(data["text"] for name, data in stream if name == "delta")
+    assert (done["finish_reason"], done["incomplete"], done["notice"]) == ("stop", False, None)
     messages = await sync_to_async(list)(
         Message.objects.filter(call_id=legacy_call["id"]).order_by("created_at")
     )
@@ -313,3 +314,51 @@ async def test_the_callers_as_heard_save_made_mid_stream_is_not_overwritten_by_t
     assert "event: done" in rest  # the whole reply was generated, and saved by the server…
     message = await Message.objects.aget(call_id=legacy_call["id"], item_id=item_id)
     assert (message.text, message.interrupted) == ("Once", True)  # …without replacing this
+
+
+@STREAMING
+async def test_the_spoken_text_is_prepared_off_the_event_loop(aapi, fast_upstream, monkeypatch):
+    import threading
+
+    from legacy_voice import services
+
+    prepared_in = []
+
+    def recording_speakable(text: str) -> str:
+        prepared_in.append(threading.get_ident())
+        return text
+
+    monkeypatch.setattr(services, "speakable", recording_speakable)
+
+    response = await aapi.post("/api/legacy/speech", {"text": "Hello."})
+    await body(response)
+
+    assert response.status_code == 200
+    assert prepared_in and prepared_in[0] != threading.get_ident()
+
+
+@STREAMING
+async def test_text_that_froze_the_server_is_spoken_at_once(aapi, fast_upstream):
+    response = await aapi.post("/api/legacy/speech", {"text": "One" + "\n" * 4000 + "two"})
+    await body(response)
+
+    assert response.status_code == 200
+    [received] = fast_upstream.requests("/v1/audio/speech")
+    assert received["json"]["input"] == "One two"
+
+
+def test_a_reply_in_a_full_call_is_refused_before_any_cost(
+    api, legacy_call, fast_upstream, monkeypatch
+):
+    from voice import limits
+
+    monkeypatch.setattr(limits, "TRANSCRIPT_ITEMS_PER_CALL", 1)
+
+    response = api.post(
+        "/api/legacy/replies", {"call": legacy_call["id"], "text": "hi"}, format="json"
+    )
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert fast_upstream.requests("/v1/chat/completions") == []
+    assert not Message.objects.exists()

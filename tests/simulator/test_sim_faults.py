@@ -14,6 +14,7 @@ ENDPOINTS = [
     ("POST", "/v1/audio/transcriptions"),
     ("POST", "/v1/chat/completions"),
     ("POST", "/v1/audio/speech"),
+    ("GET", "/v1/models"),
 ]
 FAULTS = [
     ("fail-auth", 401, "invalid_request_error", "invalid_api_key"),

@@ -1,13 +1,53 @@
-"""Saving transcript items: an idempotent upsert keyed by (conversation, item_id)."""
+"""Saving transcript items: an idempotent upsert keyed by (conversation, item_id), and the
+limits a client's saves are held to (`voice.limits`)."""
+
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
 
+from voice import errors, limits
 from voice.events import publish_to_user
 from voice.models import Call, Conversation, Message
 from voice.serializers import ItemSerializer
 
 TITLE_MAX_CHARS = 80
+
+
+@transaction.atomic
+def transcript_save(*, call: Call, items: list[dict]) -> list[Message]:
+    """A client's save (POST /api/calls/<id>/transcript): refused once the call ended more
+    than `LATE_SAVE_GRACE` ago, or when it would take the call past its item limit.
+
+    The call row is locked first, so concurrent saves to one call are counted one at a time.
+    """
+    call = Call.objects.select_for_update().get(pk=call.pk)
+    if call.ended_at and timezone.now() - call.ended_at > limits.LATE_SAVE_GRACE:
+        minutes = int(limits.LATE_SAVE_GRACE.total_seconds() // 60)
+        raise errors.call_ended(
+            f"This call ended more than {minutes} minutes ago: its transcript is closed."
+        )
+    transcript_room_check(call=call, item_ids=[item["item_id"] for item in items])
+    return transcript_upsert(call=call, items=items)
+
+
+def transcript_room_check(*, call: Call, item_ids: Iterable[str]) -> None:
+    """Refuse items that would take `call` past `TRANSCRIPT_ITEMS_PER_CALL` (413); items
+    already saved are replaced, not added, so a retry always fits."""
+    wanted = set(item_ids)
+    known = set(
+        Message.objects.filter(
+            conversation_id=call.conversation_id, item_id__in=wanted
+        ).values_list("item_id", flat=True)
+    )
+    added = len(wanted - known)
+    if not added:
+        return
+    if Message.objects.filter(call=call).count() + added > limits.TRANSCRIPT_ITEMS_PER_CALL:
+        raise errors.over_limit(
+            f"A call keeps at most {limits.TRANSCRIPT_ITEMS_PER_CALL:,} transcript items, "
+            "and this one is full."
+        )
 
 
 @transaction.atomic
