@@ -2,6 +2,7 @@
 // finish, and at the end the transcript flushed before the call is ended.
 
 import { api } from "./api.js";
+import { batches } from "./save_queue.js";
 
 const FLUSH_LIMIT_MS = 8000; // a dead network must not keep the end button spinning
 
@@ -16,8 +17,9 @@ export async function recordEnd(callId, queue, reason) {
 
 // The page is going away: keepalive requests, nothing awaited.
 export function recordEndOnUnload(callId, queue) {
-  const items = [...queue.pending.values()];
   const send = (path, body) => api(path, { method: "POST", body, keepalive: true }).catch(() => {});
-  if (items.length) send(`/api/calls/${callId}/transcript`, { items });
+  for (const items of batches([...queue.pending.values()])) {
+    send(`/api/calls/${callId}/transcript`, { items });
+  }
   send(`/api/calls/${callId}/end`, { reason: "page_closed" });
 }

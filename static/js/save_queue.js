@@ -2,6 +2,15 @@
 // backoff, never lost to a network blip. The transport and the clock are injected so tests
 // can drive them; `onRetry(error, delayMs)` is told of each retry, so it can be shown.
 
+// The server takes at most 50 items per request (voice/limits.py): larger batches are split.
+export const MAX_BATCH_ITEMS = 50;
+
+export function batches(items, size = MAX_BATCH_ITEMS) {
+  const out = [];
+  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
+  return out;
+}
+
 export class SaveQueue {
   constructor({
     send,
@@ -30,7 +39,7 @@ export class SaveQueue {
 
   async drain() {
     while (this.pending.size) {
-      const batch = [...this.pending.values()];
+      const [batch] = batches([...this.pending.values()]);
       try {
         await this.send(batch);
         for (const item of batch) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { SaveQueue } from "../../static/js/save_queue.js";
+import { MAX_BATCH_ITEMS, SaveQueue } from "../../static/js/save_queue.js";
 
 test("items are sent, and a failed send is retried until it succeeds", async () => {
   const sent = [];
@@ -86,4 +86,23 @@ test("each retry is reported before its wait, with the error and the delay", asy
     "send", "retry down 0 1000", "sleep 1000",
     "send",
   ]);
+});
+
+test("a backlog is sent in batches the server accepts, in order", async () => {
+  const sizes = [];
+  const sent = [];
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  const queue = new SaveQueue({
+    send: async (items) => {
+      await gate; // the backlog builds up while the first request is out
+      sizes.push(items.length);
+      sent.push(...items.map((i) => i.item_id));
+    },
+  });
+  for (let n = 0; n < 120; n += 1) queue.push({ item_id: `i${n}`, text: "x" });
+  release();
+  await queue.flush();
+  assert.ok(sizes.every((size) => size <= MAX_BATCH_ITEMS), String(sizes));
+  assert.deepEqual(sent, Array.from({ length: 120 }, (_, n) => `i${n}`));
 });
