@@ -22,7 +22,7 @@ from voice.db import release_connection
 from voice.errors import VoiceError
 from voice.models import Call, Message, Mode, VoiceConfig
 from voice.selectors import call_get, conversation_messages, preference_get, voice_config_get
-from voice.services.calls import call_check_and_start
+from voice.services.calls import call_activity_touch, call_check_and_start
 from voice.services.keys import api_key_resolve
 from voice.services.transcripts import transcript_upsert
 
@@ -82,6 +82,7 @@ class _Prepared:
 
 def _prepare(*, user, call_id) -> _Prepared:
     call = _live_call(user=user, call_id=call_id)
+    call_activity_touch(call_ids=[call.pk])  # each turn restarts the call's idle clock
     config = voice_config_get()
     prepared = _Prepared(api_key=_api_key(user=user, config=config), config=config, call=call)
     release_connection()

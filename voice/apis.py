@@ -12,7 +12,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from realtime.services import call_end_and_hang_up
 from voice import selectors
 from voice.models import Message, Mode
 from voice.schema import ERRORS
@@ -21,6 +20,7 @@ from voice.services import calls as call_services
 from voice.services import keys as key_services
 from voice.services import preferences as preference_services
 from voice.services import transcripts as transcript_services
+from voice.services.hangups import call_end_and_hang_up
 from voice.validators import ITEM_ID_PATTERN, OPENAI_KEY_PATTERN
 
 MAX_ITEMS_PER_POST = 200
