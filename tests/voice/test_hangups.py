@@ -82,9 +82,9 @@ def test_the_core_imports_no_pipeline():
 def test_each_pipeline_registers_what_the_core_needs():
     realtime, legacy = pipeline_for(Mode.REALTIME), pipeline_for(Mode.LEGACY)
 
-    assert realtime.hang_up is not None
+    assert realtime.hang_up is not None and realtime.watch is not None
     assert legacy.hang_up is None and legacy.watch is None
-    assert Mode.LEGACY not in watched_modes()
+    assert watched_modes() == [Mode.REALTIME]
     with pytest.raises(LookupError):
         pipeline_for("carrier_pigeon")
 

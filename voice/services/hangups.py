@@ -89,6 +89,13 @@ def calls_hang_up_soon(calls: list[Call]) -> None:
         task.add_done_callback(_background.discard)
 
 
+async def call_finish(*, call: Call, reason: str) -> Call:
+    """End a call for a reason the server found (a limit, OpenAI ended it) and hang it up."""
+    ended = await sync_to_async(call_end)(call=call, reason=reason)
+    await call_hang_up(call=ended)
+    return ended
+
+
 def _end(*, user: AbstractBaseUser, call_id: UUID, reason: str) -> tuple[Call, bool]:
     call = call_get(user=user, call_id=call_id)
     was_live = call.is_live
@@ -103,14 +110,6 @@ async def call_end_and_hang_up(*, user: AbstractBaseUser, call_id: UUID, reason:
     if was_live:
         await call_hang_up(call=call, attempts=1)
     return call
-
-
-async def calls_expire_and_hang_up(*, worker_id: str | None = None) -> list[Call]:
-    """End every stale call (connect timeout, longest call, idle) and hang it up; a monitor
-    worker passes its id to leave the calls other workers hold to them."""
-    expired = await sync_to_async(calls_expire_stale)(leased_by_others_than=worker_id)
-    await calls_hang_up(expired)
-    return expired
 
 
 def _pending_hangups() -> list[Call]:
@@ -128,13 +127,14 @@ async def calls_hang_up_pending() -> int:
     return len(pending)
 
 
-def calls_expire_and_hang_up_sync() -> int:
+def calls_expire_and_hang_up() -> int:
     """For the cron command: one sweep of stale calls and pending hangups, then close the
     upstream client this event loop made."""
 
     async def sweep() -> int:
         try:
-            expired = await calls_expire_and_hang_up()
+            expired = await sync_to_async(calls_expire_stale)()
+            await calls_hang_up(expired)
             await calls_hang_up_pending()
             return len(expired)
         finally:

@@ -6,7 +6,7 @@ deployment that runs no monitor, or a one-off cleanup. Every call start also doe
 
 from django.core.management.base import BaseCommand
 
-from voice.services.hangups import calls_expire_and_hang_up_sync
+from voice.services.hangups import calls_expire_and_hang_up
 
 
 class Command(BaseCommand):
@@ -16,4 +16,4 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options) -> None:
-        self.stdout.write(f"Ended {calls_expire_and_hang_up_sync()} stale call(s).")
+        self.stdout.write(f"Ended {calls_expire_and_hang_up()} stale call(s).")
