@@ -228,13 +228,10 @@ class CallQuerySet(models.QuerySet):
     def stale(self, *, now: datetime, limits: CallLimits) -> "CallQuerySet":
         """`Call.stale_reason` as a filter, so a sweep reads only the calls it will end."""
         active = models.Q(status=Call.Status.ACTIVE)
-        return self.alias(
-            began=Coalesce("connected_at", "started_at"),
-            last_activity=Coalesce("last_activity_at", "connected_at", "started_at"),
-        ).filter(
+        return self.alias(began=Coalesce("connected_at", "started_at")).filter(
             models.Q(status=Call.Status.CONNECTING, started_at__lt=now - CONNECTING_TIMEOUT)
             | (active & models.Q(began__lt=now - limits.max_duration))
-            | (active & models.Q(last_activity__lt=now - limits.idle))
+            | (active & models.Q(last_activity_at__lt=now - limits.idle))
         )
 
 
@@ -271,7 +268,8 @@ class Call(models.Model):
     key_source = models.CharField(max_length=10, choices=KeySource.choices, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     connected_at = models.DateTimeField(null=True, blank=True)
-    # When someone last spoke (the idle limit's clock); written at most once per monitor sweep.
+    # When someone last spoke: the idle limit's clock. Null while nobody tracks it (no call
+    # monitor has joined the call yet), and then only the other limits apply.
     last_activity_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_reason = models.CharField(max_length=64, blank=True)
@@ -316,7 +314,7 @@ class Call(models.Model):
         began = self.connected_at or self.started_at
         if began < now - limits.max_duration:
             return "max_duration"
-        if (self.last_activity_at or began) < now - limits.idle:
+        if self.last_activity_at and self.last_activity_at < now - limits.idle:
             return "idle"
         return None
 

@@ -136,15 +136,15 @@ async def test_speech_on_the_sideband_restarts_the_idle_clock(monitor, user, ups
         assert await eventually(activity_recorded, within=10) >= call.started_at
 
 
-def test_recent_activity_keeps_an_old_call_from_counting_as_idle(transactional_db):
-    user = make_user()
-    quiet = call_check_and_start(user=user, mode="legacy")
-    talking = call_check_and_start(user=make_user(), mode="legacy")
-    long_ago = timezone.now() - timedelta(minutes=6)
-    Call.objects.filter(pk__in=[quiet.pk, talking.pk]).update(
-        status=Call.Status.ACTIVE, connected_at=long_ago
+def test_only_a_call_quiet_past_the_idle_limit_counts_as_idle(transactional_db):
+    quiet, talking, unwatched = (
+        call_check_and_start(user=make_user(), mode=mode) for mode in ("legacy",) * 3
     )
+    long_ago = timezone.now() - timedelta(minutes=6)
+    Call.objects.update(status=Call.Status.ACTIVE, connected_at=long_ago, last_activity_at=long_ago)
     Call.objects.filter(pk=talking.pk).update(last_activity_at=timezone.now())
+    # Nobody tracks its activity (no monitor joined it): only the other limits apply.
+    Call.objects.filter(pk=unwatched.pk).update(last_activity_at=None)
 
     expired = calls_expire_stale()
 
@@ -156,16 +156,19 @@ def test_recent_activity_keeps_an_old_call_from_counting_as_idle(transactional_d
 
 
 @pytest.mark.parametrize(
-    ("minutes_ago", "reason"), [(31, "max_duration"), (6, "idle")], ids=["longest", "idle"]
+    ("clock", "minutes_ago", "reason"),
+    [("connected_at", 31, "max_duration"), ("last_activity_at", 6, "idle")],
+    ids=["longest", "idle"],
 )
 async def test_a_call_past_a_limit_is_ended_hung_up_and_the_page_told_why(
-    monitor, user, upstream, offer_sdp, minutes_ago, reason
+    monitor, user, upstream, offer_sdp, clock, minutes_ago, reason
 ):
     call = await sync_to_async(call_mark_active)(call=await start_call(user, offer_sdp))
     await joined(upstream, call)
+    assert (await reloaded(call)).last_activity_at is not None  # the idle clock runs from the join
     socket = await status_socket(user)
 
-    await age(call, connected_at=timezone.now() - timedelta(minutes=minutes_ago))
+    await age(call, **{clock: timezone.now() - timedelta(minutes=minutes_ago)})
 
     pushed = await ended_status(socket)
     assert (pushed["id"], pushed["ended_reason"]) == (str(call.id), reason)

@@ -119,11 +119,15 @@ def call_check_and_start(
     voice: str = "",
     config: VoiceConfig | None = None,
 ) -> Call:
-    """`call_start_check`, then `call_start`: for a pipeline with no upstream handshake."""
+    """`call_start_check`, then `call_start`: for a pipeline with no upstream handshake, whose
+    requests record the call's activity (`call_activity_touch`), so its idle clock starts now."""
     call_start_check(user=user, config=config or voice_config_get())
-    return call_start(
+    call = call_start(
         user=user, mode=mode, conversation_id=conversation_id, model=model, voice=voice
     )
+    call_activity_touch(call_ids=[call.pk], at=call.started_at)
+    call.last_activity_at = call.started_at
+    return call
 
 
 @transaction.atomic

@@ -48,16 +48,28 @@ def call_leases_claim(*, owner: str, modes: list[str], limit: int) -> list[Claim
     CallLease.objects.bulk_create(
         [CallLease(call_id=pk, **lease) for pk in fresh], ignore_conflicts=True
     )
-    with transaction.atomic():
-        expired = list(
-            CallLease.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(expires_at__lte=now, call__in=watchable)
-            .values_list("call_id", flat=True)[:limit]
-        )
-        CallLease.objects.filter(pk__in=expired, expires_at__lte=now).update(**lease)
+    expired = _take_expired(
+        CallLease.objects.filter(expires_at__lte=now, call__in=watchable), lease, limit
+    )
     won = CallLease.objects.filter(owner=owner, call_id__in=[*fresh, *expired])
-    calls = Call.objects.filter(pk__in=won.values("call_id")).select_related("user")
+    calls = Call.objects.filter(pk__in=won.values("call_id"))
+    calls.filter(last_activity_at__isnull=True).update(last_activity_at=now)  # the idle clock
     return [ClaimedCall(call=call, api_key=call_api_key(call=call)) for call in calls]
+
+
+def _take_expired(leases, lease: dict, limit: int) -> list[UUID]:
+    """Take over leases their workers stopped renewing. The lock is taken only when there are
+    some: on SQLite every write transaction would queue the web requests' writes behind it."""
+    if not leases.exists():
+        return []
+    with transaction.atomic():
+        taken = list(
+            leases.select_for_update(skip_locked=True, of=("self",)).values_list(
+                "call_id", flat=True
+            )[:limit]
+        )
+        CallLease.objects.filter(pk__in=taken).update(**lease)
+    return taken
 
 
 def call_leases_renew(*, owner: str, call_ids: set[UUID]) -> set[UUID]:
