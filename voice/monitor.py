@@ -1,12 +1,13 @@
 """The call monitor: a worker (`manage.py voice_monitor`, any number of them) that owns every
 live call from the answer to the hangup, whatever the browser does.
 
-Each sweep (every `sweep_seconds`, or at once when a call start wakes the workers through the
-channel layer) it records who spoke, claims unwatched calls (`voice.services.leases`), renews its
-leases, and ends the calls past a limit (connect timeout, longest call, idle) with their own
-keys. For each call it holds, the call's pipeline `watch`es it (the realtime sideband); a watch
-that reports OpenAI ended the call ends ours too. A worker that stops releases its leases; one
-that dies loses them within `LEASE_TTL`, and another worker takes its calls over.
+Each sweep (every `sweep_seconds`) it records who spoke, claims unwatched calls
+(`voice.services.leases`), renews its leases, and ends the calls past a limit (connect timeout,
+longest call, idle) with their own keys. Between sweeps, a call start wakes the workers through
+the channel layer, and they claim the new call at once. For each call it holds, the call's
+pipeline `watch`es it (the realtime sideband); a watch that reports OpenAI ended the call ends
+ours too. A worker that stops releases its leases; one that dies loses them within `LEASE_TTL`,
+and another worker takes its calls over.
 """
 
 import asyncio
@@ -26,7 +27,11 @@ from django.db import DatabaseError, connections
 from voice import upstream
 from voice.events import MONITOR_GROUP, MONITOR_WAKE
 from voice.pipelines import WatchedCall, pipeline_for, watched_modes
-from voice.services.calls import call_activity_touch, calls_expire_stale
+from voice.services.calls import (
+    call_activity_touch,
+    call_idle_clocks_start,
+    calls_expire_stale,
+)
 from voice.services.hangups import call_finish, calls_hang_up, calls_hang_up_pending
 from voice.services.leases import (
     RENEW_EVERY,
@@ -79,29 +84,38 @@ class CallMonitor:
         listener = asyncio.create_task(self._listen())
         try:
             while not self._stopping.is_set():
-                await self._sweep_safely()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.sweep_seconds):
-                        await self._wake.wait()
-                self._wake.clear()
+                await self._safely(self._sweep)
+                await self._claim_on_wake_until(time.monotonic() + self.sweep_seconds)
         finally:
             listener.cancel()
             await self._shut_down()
 
-    # --- one sweep ----------------------------------------------------------------------------
+    async def _claim_on_wake_until(self, deadline: float) -> None:
+        """Between sweeps, claim the new calls a wake-up announces, and nothing else: a call
+        start waits for no sweep, and the sideband is joined within milliseconds."""
+        while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            try:
+                async with asyncio.timeout(left):
+                    await self._wake.wait()
+            except TimeoutError:
+                return
+            self._wake.clear()
+            await self._safely(partial(self._claim, take_over=False))
 
-    async def _sweep_safely(self) -> None:
+    async def _safely(self, work) -> None:
         try:
-            await self._sweep()
+            await work()
         except DatabaseError as exc:
-            logger.error("Monitor sweep: the database failed (%s)", type(exc).__name__)
+            logger.error("Call monitor: the database failed (%s)", type(exc).__name__)
             await sync_to_async(connections.close_all)()  # reconnect at the next sweep
         except Exception:
-            logger.exception("Monitor sweep failed")
+            logger.exception("Call monitor sweep failed")
+
+    # --- one sweep ----------------------------------------------------------------------------
 
     async def _sweep(self) -> None:
         await self._record_activity()
-        await self._claim()
+        await self._claim(take_over=True)
         now = time.monotonic()
         if now - self._renewed_at >= RENEW_EVERY.total_seconds():
             self._renewed_at = now
@@ -126,16 +140,18 @@ class CallMonitor:
             spoke, self._spoke = list(self._spoke), set()
             await sync_to_async(call_activity_touch)(call_ids=spoke)
 
-    async def _claim(self) -> None:
+    async def _claim(self, *, take_over: bool) -> None:
         modes = watched_modes()
         if not modes:
             return
         claimed = await sync_to_async(call_leases_claim)(
-            owner=self.worker_id, modes=modes, limit=CLAIM_BATCH
+            owner=self.worker_id, modes=modes, limit=CLAIM_BATCH, take_over=take_over
         )
-        for claim in claimed:
-            if claim.call.pk not in self._watchers:
-                self._watchers[claim.call.pk] = self._start_watch(claim)
+        new = [claim for claim in claimed if claim.call.pk not in self._watchers]
+        for claim in new:
+            self._watchers[claim.call.pk] = self._start_watch(claim)
+        # After the watchers set off, so no join waits for it.
+        await sync_to_async(call_idle_clocks_start)(call_ids=[c.call.pk for c in new])
 
     async def _renew(self) -> None:
         held = self.watching

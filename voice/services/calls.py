@@ -196,6 +196,15 @@ def call_activity_touch(*, call_ids: list[UUID], at: datetime | None = None) -> 
         Call.objects.filter(pk__in=call_ids).update(last_activity_at=at or timezone.now())
 
 
+def call_idle_clocks_start(*, call_ids: list[UUID]) -> None:
+    """A call monitor now tracks these calls' activity: their idle clocks run from now, unless
+    one already runs (a call taken over keeps its clock)."""
+    if call_ids:
+        Call.objects.filter(pk__in=call_ids, last_activity_at__isnull=True).update(
+            last_activity_at=timezone.now()
+        )
+
+
 def call_api_key(*, call: Call) -> str | None:
     """The key that started the call, or None when none is kept (or it cannot be read)."""
     if not call.api_key_encrypted:

@@ -39,21 +39,27 @@ def _watchable(modes: list[str]):
     )
 
 
-def call_leases_claim(*, owner: str, modes: list[str], limit: int) -> list[ClaimedCall]:
-    """Take up to `limit` unwatched calls for worker `owner`; returns those it won."""
+def call_leases_claim(
+    *, owner: str, modes: list[str], limit: int, take_over: bool = True
+) -> list[ClaimedCall]:
+    """Take up to `limit` unwatched calls for worker `owner` (with `take_over`, also calls whose
+    worker stopped renewing); returns those it won. Three queries for new calls alone."""
     now = timezone.now()
     lease = {"owner": owner, "expires_at": now + LEASE_TTL, "renewed_at": now}
     watchable = _watchable(modes)
     fresh = list(watchable.filter(lease__isnull=True).values_list("pk", flat=True)[:limit])
-    CallLease.objects.bulk_create(
-        [CallLease(call_id=pk, **lease) for pk in fresh], ignore_conflicts=True
-    )
-    expired = _take_expired(
-        CallLease.objects.filter(expires_at__lte=now, call__in=watchable), lease, limit
-    )
-    won = CallLease.objects.filter(owner=owner, call_id__in=[*fresh, *expired])
-    calls = Call.objects.filter(pk__in=won.values("call_id"))
-    calls.filter(last_activity_at__isnull=True).update(last_activity_at=now)  # the idle clock
+    if fresh:
+        CallLease.objects.bulk_create(
+            [CallLease(call_id=pk, **lease) for pk in fresh], ignore_conflicts=True
+        )
+    expired = []
+    if take_over:
+        expired = _take_expired(
+            CallLease.objects.filter(expires_at__lte=now, call__in=watchable), lease, limit
+        )
+    if not fresh and not expired:
+        return []
+    calls = Call.objects.filter(pk__in=[*fresh, *expired], lease__owner=owner)
     return [ClaimedCall(call=call, api_key=call_api_key(call=call)) for call in calls]
 
 
