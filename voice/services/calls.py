@@ -130,18 +130,17 @@ def call_check_and_start(
     return call
 
 
-@transaction.atomic
 def call_upstream_attach(*, call: Call, upstream_call_id: str) -> Call | None:
     """Upstream answered the start: record its call id and wake the call monitor.
 
     None when the call ended meanwhile (the user pressed End while the offer was in flight):
-    the caller must hang the new upstream call up itself.
+    the caller must hang the new upstream call up itself. One conditional UPDATE, atomic
+    against a concurrent end: this is on every start's path.
     """
-    call = _locked(call)
-    if not call.is_live:
+    live = Call.objects.filter(pk=call.pk, status__in=Call.LIVE_STATUSES)
+    if not live.update(upstream_call_id=upstream_call_id):
         return None
     call.upstream_call_id = upstream_call_id
-    call.save(update_fields=["upstream_call_id"])
     publish_monitor_wake()
     return call
 
