@@ -152,6 +152,52 @@ def test_only_a_call_quiet_past_the_idle_limit_counts_as_idle(transactional_db):
     assert expired[0].ended_reason == "idle"
 
 
+class RecordingTranscriber:
+    """Stands in for the event handling: records what the watcher hands it, sends one client
+    event on join, and fails on every event (which must not end the watch)."""
+
+    joins: list[bool]
+    events: list[dict]
+    event_seen: asyncio.Event
+
+    def __init__(self, *, call) -> None:
+        self.call = call
+
+    async def on_join(self, send, *, first: bool) -> None:
+        self.joins.append(first)
+        item = {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "hi"}],
+        }
+        await send({"type": "conversation.item.create", "item": item})
+
+    async def on_event(self, event: dict) -> None:
+        self.events.append(event)
+        self.event_seen.set()
+        raise RuntimeError("a handler bug")
+
+
+async def test_the_watcher_hands_the_transcriber_a_sender_and_every_event(
+    monitor, user, upstream, offer_sdp, monkeypatch
+):
+    monkeypatch.setattr("realtime.sideband.CallTranscriber", RecordingTranscriber)
+    RecordingTranscriber.joins, RecordingTranscriber.events = [], []
+    RecordingTranscriber.event_seen = asyncio.Event()
+    call = await start_call(user, offer_sdp)
+
+    async def item_sent():
+        found = await sim_call(upstream, call)
+        return found and "conversation.item.create" in found["client_events"]
+
+    await eventually(item_sent, within=10)
+    await asyncio.wait_for(RecordingTranscriber.event_seen.wait(), 10)
+    assert RecordingTranscriber.joins == [True]
+    assert RecordingTranscriber.events[0]["type"] == "conversation.item.added"
+    assert call.pk in monitor.watching  # the failing handler lost its events, not the watch
+    assert (await sim_call(upstream, call))["sidebands"] == 1
+
+
 # --- limits -------------------------------------------------------------------------------------
 
 
