@@ -109,7 +109,7 @@ class CallMonitor:
             logger.error("Call monitor: the database failed (%s)", type(exc).__name__)
             await sync_to_async(connections.close_all)()  # reconnect at the next sweep
         except Exception:
-            logger.exception("Call monitor sweep failed")
+            logger.exception("Call monitor: a sweep failed")
 
     # --- one sweep ----------------------------------------------------------------------------
 
@@ -213,10 +213,11 @@ class CallMonitor:
                 await asyncio.sleep(LISTEN_RETRY_S)
 
     async def _shut_down(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._record_activity()
-        await self._stop_watching(self.watching)
-        await sync_to_async(call_leases_release)(owner=self.worker_id)
+        """Hand every call over: the leases go (even if the database fails on one step, the
+        others still run), and the other workers are woken to claim the calls at once."""
+        await self._safely(self._record_activity)
+        await self._safely(partial(self._stop_watching, self.watching))
+        await self._safely(partial(sync_to_async(call_leases_release), owner=self.worker_id))
         with contextlib.suppress(TimeoutError):  # let hangups under way finish, within bounds
             async with asyncio.timeout(SHUTDOWN_GRACE_S):
                 await asyncio.gather(*self._background, return_exceptions=True)
