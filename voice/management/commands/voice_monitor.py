@@ -6,6 +6,7 @@ gracefully, releasing its calls to the others at once.
 
 import asyncio
 import signal
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -35,9 +36,11 @@ class Command(BaseCommand):
             worker_id=worker_id or default_worker_id(),
             sweep_seconds=sweep_seconds or default_sweep_seconds(),
         )
+        upstream = urlsplit(settings.OPENAI_BASE_URL)  # never its userinfo, if it has one
+        port = f":{upstream.port}" if upstream.port else ""
         self.stdout.write(
             f"Call monitor {monitor.worker_id}: sweeping every {monitor.sweep_seconds:g} s, "
-            f"upstream {settings.OPENAI_BASE_URL}",
+            f"upstream {upstream.scheme}://{upstream.hostname}{port}",
         )
         self.stdout.flush()
         asyncio.run(self._serve(monitor))
