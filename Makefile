@@ -80,7 +80,7 @@ services-leg: setup
 		echo "== test leg 2 skipped: PostgreSQL or Redis does not answer on localhost"; \
 	fi
 
-BENCHMARKS := realtime_proxy status_fanout legacy_latency speakable
+BENCHMARKS := realtime_proxy status_fanout legacy_latency speakable call_monitor
 
 # Each prints its figures and whether it met its goal; the exit status says if all did.
 bench: setup system-packages

@@ -31,7 +31,7 @@ from voice.selectors import (
     preference_get,
     voice_config_get,
 )
-from voice.services.calls import call_check_and_start
+from voice.services.calls import call_activity_touch, call_check_and_start
 from voice.services.keys import api_key_resolve
 from voice.services.transcripts import transcript_room_check, transcript_upsert
 
@@ -135,6 +135,7 @@ class _Prepared:
 
 def _prepare(*, user, call_id) -> _Prepared:
     call = _live_call(user=user, call_id=call_id)
+    call_activity_touch(call_ids=[call.pk])  # each turn restarts the call's idle clock
     config = voice_config_get()
     prepared = _Prepared(api_key=_api_key(user=user, config=config), config=config, call=call)
     release_connection()

@@ -1,26 +1,33 @@
-"""The realtime call lifecycle: proxy the SDP offer upstream with our session config, record
-the call, and hang calls up upstream when they end.
+"""The realtime call lifecycle: take the user's one call slot, proxy the SDP offer upstream
+with our session config, record OpenAI's call id; and hang realtime calls up upstream.
 
 Async: the upstream call can take seconds and must never hold a worker. The ORM work runs in
-two `sync_to_async` hops (before and after the upstream call) to keep the overhead small.
+two `sync_to_async` hops (before and after the upstream call) to keep the overhead small. The
+call is recorded in the first, before anything goes upstream, so the one-live-call rule and
+the start throttle hold for parallel starts: only one of them ever reaches OpenAI.
 """
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AbstractBaseUser
 
 from realtime import client
-from voice import errors, upstream
+from voice import errors
 from voice.db import release_connection
 from voice.errors import VoiceError
 from voice.models import Call, Mode, VoiceConfig
-from voice.selectors import call_get, conversation_get, preference_get, voice_config_get
-from voice.services.calls import call_end, call_start, call_start_check, calls_expire_stale
+from voice.selectors import preference_get, voice_config_get
+from voice.services.calls import (
+    call_start,
+    call_start_check,
+    call_start_failed,
+    call_upstream_attach,
+)
+from voice.services.hangups import calls_hang_up_soon
 from voice.services.keys import api_key_resolve
 
 logger = logging.getLogger(__name__)
@@ -33,20 +40,20 @@ class RealtimeSession:
 
 
 def session_config_build(*, config: VoiceConfig, voice: str, instructions: str = "") -> dict:
-    """The GA session object sent with the offer (API.md "What goes upstream")."""
+    """The GA session object sent with the offer (API.md "What goes upstream"). Without any
+    instructions the field is left out, so OpenAI applies its own default."""
+    session: dict = {"type": "realtime", "model": config.realtime_model}
     combined = "\n\n".join(part for part in (config.instructions, instructions) if part)
-    return {
-        "type": "realtime",
-        "model": config.realtime_model,
-        "instructions": combined,
-        "audio": {
-            "input": {
-                "transcription": {"model": config.transcription_model},
-                "turn_detection": config.turn_detection,
-            },
-            "output": {"voice": voice},
+    if combined:
+        session["instructions"] = combined
+    session["audio"] = {
+        "input": {
+            "transcription": {"model": config.transcription_model},
+            "turn_detection": config.turn_detection,
         },
+        "output": {"voice": voice},
     }
+    return session
 
 
 def _voice_for(*, user: AbstractBaseUser, config: VoiceConfig, requested: str | None) -> str:
@@ -63,15 +70,16 @@ def _voice_for(*, user: AbstractBaseUser, config: VoiceConfig, requested: str | 
 
 
 @dataclass(frozen=True)
-class _Plan:
-    api_key: str
+class _Reservation:
+    call: Call
+    api_key: str = field(repr=False)
     session: dict
-    voice: str
     expired: list[Call]
 
 
-def _plan(*, user, voice, instructions, conversation_id) -> _Plan:
-    """Everything before the upstream call, in one thread hop and without a write lock."""
+def _reserve(*, user, voice, instructions, conversation_id) -> _Reservation:
+    """Everything before the upstream call, in one thread hop: the rules, then the call row
+    (`connecting`, with its key), which takes the user's one live slot."""
     config = voice_config_get()
     if not config.realtime_enabled:
         raise errors.realtime_unavailable(
@@ -84,12 +92,18 @@ def _plan(*, user, voice, instructions, conversation_id) -> _Plan:
             "administrator to set one up."
         )
     voice = _voice_for(user=user, config=config, requested=voice)
-    if conversation_id is not None:
-        conversation_get(user=user, conversation_id=conversation_id)  # 404 before any cost
     expired = call_start_check(user=user, config=config)
     session = session_config_build(config=config, voice=voice, instructions=instructions)
+    call = call_start(
+        user=user,
+        mode=Mode.REALTIME,
+        conversation_id=conversation_id,
+        model=session["model"],
+        voice=voice,
+        key=key,
+    )
     release_connection()  # not held while the upstream answers
-    return _Plan(api_key=key.value, session=session, voice=voice, expired=expired)
+    return _Reservation(call=call, api_key=key.value, session=session, expired=expired)
 
 
 async def realtime_session_create(
@@ -100,90 +114,57 @@ async def realtime_session_create(
     instructions: str = "",
     conversation_id: UUID | None = None,
 ) -> RealtimeSession:
-    """Check the rules, post the offer upstream, then record the call with its upstream id.
-
-    The call row is written once, after the upstream answer, so a slow upstream holds no
-    database lock; the one-live-call constraint still refuses a start that raced past the
-    check, and that upstream call is hung up again.
-    """
-    plan = await sync_to_async(_plan)(
+    """Take the slot, post the offer upstream, then record the upstream call id (which wakes
+    the call monitor). A refused start frees the slot again, as a `failed` call."""
+    reservation = await sync_to_async(_reserve)(
         user=user, voice=voice, instructions=instructions, conversation_id=conversation_id
     )
-    for stale in plan.expired:
-        _hangup_in_background(stale, plan.api_key)
-    record = partial(
-        call_start,
-        user=user,
-        mode=Mode.REALTIME,
-        conversation_id=conversation_id,
-        model=plan.session["model"],
-        voice=plan.voice,
-    )
+    calls_hang_up_soon(reservation.expired)
+    new_conversation = conversation_id is None
+    created = await _create_upstream(reservation, offer_sdp, new_conversation=new_conversation)
     try:
-        created = await client.calls_create(
-            api_key=plan.api_key, offer_sdp=offer_sdp, session=plan.session
+        call = await sync_to_async(call_upstream_attach)(
+            call=reservation.call, upstream_call_id=created.call_id
         )
-    except VoiceError as exc:
-        await sync_to_async(record)(failed_reason=exc.code)
+    except BaseException:  # the database failed, or the client went away: hang up
+        await asyncio.shield(_abandon(reservation, created.call_id, new_conversation))
         raise
-    try:
-        call = await sync_to_async(record)(upstream_call_id=created.call_id)
-    except BaseException:  # refused by a racing start, or the client went away: hang up
-        await asyncio.shield(client.calls_hangup(api_key=plan.api_key, call_id=created.call_id))
-        raise
+    if call is None:  # ended (End pressed) while the offer was in flight
+        await asyncio.shield(_abandon(reservation, created.call_id, new_conversation))
+        raise errors.call_ended()
     return RealtimeSession(call=call, answer_sdp=created.answer_sdp)
 
 
-async def realtime_call_hangup(*, call: Call, api_key: str | None = None) -> None:
-    """Hang the call up upstream. Best effort: the call is already ended on our side."""
-    if not call.upstream_call_id:
-        return
-    api_key = api_key or await sync_to_async(_api_key_value)(call)
-    if api_key is None:
-        logger.warning("Call %s: no key left to hang it up upstream", call.id)
-        return
+async def _create_upstream(
+    reservation: _Reservation, offer_sdp: str, *, new_conversation: bool
+) -> client.CreatedCall:
+    fail = sync_to_async(call_start_failed)
     try:
-        await client.calls_hangup(api_key=api_key, call_id=call.upstream_call_id)
+        return await client.calls_create(
+            api_key=reservation.api_key, offer_sdp=offer_sdp, session=reservation.session
+        )
     except VoiceError as exc:
-        logger.warning("Call %s: upstream hangup failed (%s)", call.id, exc.code)
+        await fail(call=reservation.call, reason=exc.code, new_conversation=new_conversation)
+        raise
+    except BaseException:  # the client went away mid-offer: free the slot at once
+        await asyncio.shield(
+            fail(call=reservation.call, reason="page_closed", new_conversation=new_conversation)
+        )
+        raise
 
 
-def _api_key_value(call: Call) -> str | None:
-    key = api_key_resolve(user=call.user, config=voice_config_get())
-    return key.value if key else None
+async def _abandon(reservation: _Reservation, upstream_call_id: str, new_conversation: bool):
+    """A start that got an upstream call but will not use it: hang that up, free the slot."""
+    try:
+        await client.calls_hangup(api_key=reservation.api_key, call_id=upstream_call_id)
+    except VoiceError as exc:
+        logger.warning("Call %s: hanging up an unused call failed (%s)", reservation.call, exc.code)
+    await sync_to_async(call_start_failed)(
+        call=reservation.call, reason="page_closed", new_conversation=new_conversation
+    )
 
 
-_background: set[asyncio.Task] = set()
-
-
-def _hangup_in_background(call: Call, api_key: str) -> None:
-    task = asyncio.create_task(realtime_call_hangup(call=call, api_key=api_key))
-    _background.add(task)  # keep a reference until done, or the task may be collected
-    task.add_done_callback(_background.discard)
-
-
-def _end(*, user: AbstractBaseUser, call_id: UUID, reason: str) -> tuple[Call, bool]:
-    call = call_get(user=user, call_id=call_id)
-    was_live = call.is_live
-    return call_end(call=call, reason=reason), was_live
-
-
-async def call_end_and_hang_up(*, user: AbstractBaseUser, call_id: UUID, reason: str) -> Call:
-    """End one of the user's calls (either mode); a live realtime call is hung up upstream too,
-    so OpenAI stops the session even if the browser never closes its connection."""
-    call, was_live = await sync_to_async(_end)(user=user, call_id=call_id, reason=reason)
-    if was_live:
-        await realtime_call_hangup(call=call)
-    return call
-
-
-def calls_expire_and_hang_up() -> int:
-    """For the cron command: end every stale call and hang up those still open upstream."""
-
-    async def hang_up(calls: list[Call]) -> None:
-        await asyncio.gather(*(realtime_call_hangup(call=call) for call in calls))
-        await upstream.aclose_clients()
-
-    expired = calls_expire_stale()
-    asyncio.run(hang_up([call for call in expired if call.upstream_call_id]))
-    return len(expired)
+async def realtime_call_hang_up(*, call: Call, api_key: str) -> None:
+    """The pipeline's hangup (registered in `RealtimeConfig.ready`); a call OpenAI no longer
+    knows (404) had already ended, which is success."""
+    await client.calls_hangup(api_key=api_key, call_id=call.upstream_call_id)

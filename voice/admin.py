@@ -69,8 +69,11 @@ class VoiceConfigAdmin(admin.ModelAdmin):
             },
         ),
         ("Legacy mode", {"fields": ["stt_model", "llm_model", "tts_model", "tts_voices"]}),
-        ("Both modes", {"fields": ["instructions", "key_policy"]}),
-        ("Limits", {"fields": ["max_call_minutes", "call_starts_per_minute"]}),
+        ("Both modes", {"fields": ["instructions", "key_policy", "context_messages"]}),
+        (
+            "Limits",
+            {"fields": ["max_call_minutes", "idle_hangup_minutes", "call_starts_per_minute"]},
+        ),
     ]
     readonly_fields = ["updated_at"]
 

@@ -15,7 +15,6 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from realtime.services import call_end_and_hang_up
 from voice import errors, limits, selectors
 from voice.models import Message, Mode
 from voice.schema import ERRORS
@@ -25,6 +24,7 @@ from voice.services import keys as key_services
 from voice.services import preferences as preference_services
 from voice.services import tokens as token_services
 from voice.services import transcripts as transcript_services
+from voice.services.hangups import call_end_and_hang_up
 from voice.validators import ITEM_ID_MESSAGE, ITEM_ID_PATTERN, OPENAI_KEY_PATTERN
 
 # --- configuration and preferences -------------------------------------------------------------

@@ -26,6 +26,8 @@ LLM_MODEL = "gpt-4o-mini"
 TTS_MODEL = "gpt-4o-mini-tts"
 MAX_CALL_MINUTES = 30
 CALL_STARTS_PER_MINUTE = 10
+IDLE_HANGUP_MINUTES = 5  # a tab forgotten in the background must not run for an hour
+CONTEXT_MESSAGES = 20
 INSTRUCTIONS_MAX_CHARS = 4000
 
 INSTRUCTIONS = (

@@ -14,6 +14,11 @@ from django.utils.crypto import salted_hmac
 logger = logging.getLogger(__name__)
 
 
+# Every call monitor worker listens here; a start wakes them so a new call is watched at once.
+MONITOR_GROUP = "voice.monitor"
+MONITOR_WAKE = {"type": "monitor.wake"}
+
+
 def user_group_name(user_id: int) -> str:
     return f"voice.user.{user_id}"
 
@@ -23,15 +28,24 @@ def publish_to_user(*, user_id: int, message: dict) -> None:
     transaction.on_commit(lambda: _send(user_id, message), robust=True)
 
 
+def publish_monitor_wake() -> None:
+    """Wake the call monitor workers once committed (their periodic sweep is the backstop)."""
+    transaction.on_commit(lambda: _send_to_group(MONITOR_GROUP, dict(MONITOR_WAKE)), robust=True)
+
+
 def _send(user_id: int, message: dict) -> None:
+    _send_to_group(user_group_name(user_id), message)
+
+
+def _send_to_group(group: str, message: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(user_group_name(user_id), message)
+        async_to_sync(layer.group_send)(group, message)
     except Exception:
-        # Status push is best effort: the database already holds the truth, pages re-read it.
-        logger.exception("Could not publish %s to user %s", message.get("type"), user_id)
+        # Best effort: the database already holds the truth; pages re-read it, monitors sweep.
+        logger.exception("Could not publish %s to %s", message.get("type"), group)
 
 
 def socket_credential(kind: str, secret: str) -> str:

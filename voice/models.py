@@ -5,12 +5,14 @@ beyond their own invariants.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 
 from voice import defaults
 from voice.validators import validate_model_id, validate_turn_detection, validate_voice_list
@@ -120,8 +122,13 @@ class VoiceConfig(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(600)],
         help_text="How many calls one user may start per minute before being throttled.",
     )
+    idle_hangup_minutes = models.PositiveSmallIntegerField(
+        default=defaults.IDLE_HANGUP_MINUTES,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Hang a call up when nobody has spoken for this many minutes.",
+    )
     context_messages = models.PositiveSmallIntegerField(
-        default=20,
+        default=defaults.CONTEXT_MESSAGES,
         validators=[MaxValueValidator(200)],
         help_text="Earlier messages sent into a continued call (0: none).",
     )
@@ -199,12 +206,45 @@ class Conversation(models.Model):
         return self.title or f"Conversation {self.created_at:%Y-%m-%d %H:%M}"
 
 
+@dataclass(frozen=True)
+class CallLimits:
+    """The admin's limits on a live call, from `VoiceConfig`."""
+
+    max_duration: timedelta
+    idle: timedelta
+
+    @classmethod
+    def of(cls, config: VoiceConfig) -> "CallLimits":
+        return cls(
+            max_duration=timedelta(minutes=config.max_call_minutes),
+            idle=timedelta(minutes=config.idle_hangup_minutes),
+        )
+
+
+class CallQuerySet(models.QuerySet):
+    def live(self) -> "CallQuerySet":
+        return self.filter(status__in=Call.LIVE_STATUSES)
+
+    def stale(self, *, now: datetime, limits: CallLimits) -> "CallQuerySet":
+        """`Call.stale_reason` as a filter, so a sweep reads only the calls it will end."""
+        active = models.Q(status=Call.Status.ACTIVE)
+        return self.alias(began=Coalesce("connected_at", "started_at")).filter(
+            models.Q(status=Call.Status.CONNECTING, started_at__lt=now - CONNECTING_TIMEOUT)
+            | (active & models.Q(began__lt=now - limits.max_duration))
+            | (active & models.Q(last_activity_at__lt=now - limits.idle))
+        )
+
+
 class Call(models.Model):
     class Status(models.TextChoices):
         CONNECTING = "connecting"
         ACTIVE = "active"
         ENDED = "ended"
         FAILED = "failed"
+
+    class KeySource(models.TextChoices):
+        USER = "user"
+        SERVER = "server"
 
     LIVE_STATUSES = (Status.CONNECTING, Status.ACTIVE)
 
@@ -217,17 +257,38 @@ class Call(models.Model):
     model = models.CharField(max_length=100, blank=True)
     voice = models.CharField(max_length=50, blank=True)
     upstream_call_id = models.CharField(max_length=200, blank=True, db_index=True)
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="calls")
+    # Null only for a start that failed before its new conversation had anything in it: the
+    # empty conversation is deleted, the failed call stays for the history and the throttle.
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.SET_NULL, null=True, blank=True, related_name="calls"
+    )
+    # The key that started the call (Fernet, like UserApiKey): hangups, the sideband and the
+    # cleanup use it, whatever key the user holds later. Emptied once the call is hung up.
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    key_source = models.CharField(max_length=10, choices=KeySource.choices, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     connected_at = models.DateTimeField(null=True, blank=True)
+    # When someone last spoke: the idle limit's clock. Null while nobody tracks it (no call
+    # monitor has joined the call yet), and then only the other limits apply.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_reason = models.CharField(max_length=64, blank=True)
     # When the call monitor sent the conversation's earlier turns into the call (once per call).
     context_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    objects = CallQuerySet.as_manager()
+
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["user", "-started_at"])]
+        indexes = [
+            models.Index(fields=["user", "-started_at"]),
+            # The monitor's sweeps read only live calls: a small partial index keeps them cheap.
+            models.Index(
+                fields=["status"],
+                condition=models.Q(status__in=["connecting", "active"]),
+                name="voice_call_live",
+            ),
+        ]
         constraints = [
             # One live call per user, in either mode, even when two requests race.
             models.UniqueConstraint(
@@ -244,16 +305,42 @@ class Call(models.Model):
     def is_live(self) -> bool:
         return self.status in self.LIVE_STATUSES
 
-    def stale_reason(self, *, now: datetime, max_minutes: int) -> str | None:
-        """Why a live call counts as over although nobody ended it (a closed tab, a lost
-        network), so nobody stays locked out: never connected within CONNECTING_TIMEOUT, or
-        active past the admin's longest call."""
+    def stale_reason(self, *, now: datetime, limits: CallLimits) -> str | None:
+        """Why a live call is over although nobody ended it (a closed tab, a lost network, a
+        forgotten tab): never connected within CONNECTING_TIMEOUT, active past the admin's
+        longest call, or nobody spoke within the idle limit (`CallQuerySet.stale` in SQL)."""
         if self.status == self.Status.CONNECTING and self.started_at < now - CONNECTING_TIMEOUT:
             return "connect_timeout"
+        if self.status != self.Status.ACTIVE:
+            return None
         began = self.connected_at or self.started_at
-        if self.status == self.Status.ACTIVE and began < now - timedelta(minutes=max_minutes):
+        if began < now - limits.max_duration:
             return "max_duration"
+        if self.last_activity_at and self.last_activity_at < now - limits.idle:
+            return "idle"
         return None
+
+
+class CallLease(models.Model):
+    """Which call monitor worker watches a live call, until when.
+
+    A row of its own, not fields on `Call`: the worker renews its leases every few seconds, and
+    those writes neither rewrite call rows nor wait on the locks the API takes on them. A lease
+    not renewed by `expires_at` may be taken over by another worker.
+    """
+
+    call = models.OneToOneField(
+        Call, on_delete=models.CASCADE, primary_key=True, related_name="lease"
+    )
+    owner = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()
+    renewed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner"]), models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} watched by {self.owner} until {self.expires_at:%H:%M:%S}"
 
 
 class Message(models.Model):

@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from voice import errors, limits
 from voice.models import (
     Call,
+    CallLimits,
     Conversation,
     KeyPolicy,
     Message,
@@ -48,8 +49,8 @@ def call_get(*, user: AbstractBaseUser, call_id: UUID) -> Call:
 def call_live_get(*, user: AbstractBaseUser) -> Call | None:
     """The user's live call, unless it is stale (it will be ended at the next start)."""
     call = Call.objects.filter(user=user, status__in=Call.LIVE_STATUSES).first()
-    max_minutes = voice_config_get().max_call_minutes
-    if call is None or call.stale_reason(now=timezone.now(), max_minutes=max_minutes):
+    limits = CallLimits.of(voice_config_get())
+    if call is None or call.stale_reason(now=timezone.now(), limits=limits):
         return None
     return call
 

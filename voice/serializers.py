@@ -15,7 +15,12 @@ class CallSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Call.Status.choices, read_only=True)
     model = serializers.CharField(read_only=True)
     voice = serializers.CharField(read_only=True)
-    conversation = serializers.UUIDField(source="conversation_id", read_only=True)
+    conversation = serializers.UUIDField(
+        source="conversation_id",
+        read_only=True,
+        allow_null=True,
+        help_text="Null only for a start that failed before its new conversation had a turn.",
+    )
     started_at = serializers.DateTimeField(read_only=True)
     connected_at = serializers.DateTimeField(read_only=True, allow_null=True)
     ended_at = serializers.DateTimeField(read_only=True, allow_null=True)

@@ -7,6 +7,7 @@ from django.test import Client
 
 from tests.conftest import PASSWORD
 from tests.factories import make_call, make_message, make_user
+from voice import crypto
 from voice.models import UserApiKey, VoiceConfig
 from voice.selectors import voice_config_get
 from voice.services.keys import api_key_resolve, api_key_set
@@ -154,7 +155,9 @@ def config_form(**changes) -> dict:
         "instructions": "Be brief.",
         "key_policy": "server",
         "max_call_minutes": "20",
+        "idle_hangup_minutes": "3",
         "call_starts_per_minute": "5",
+        "context_messages": "10",
     }
     data.update(changes)
     return data
@@ -169,6 +172,8 @@ def test_the_admin_edits_the_voice_config(admin_client_):
     assert config.default_voice == "cedar"
     assert config.turn_detection == {"type": "semantic_vad", "eagerness": "high"}
     assert config.max_call_minutes == 20
+    assert config.idle_hangup_minutes == 3
+    assert config.context_messages == 10
 
 
 @pytest.mark.parametrize(
@@ -182,6 +187,9 @@ def test_the_admin_edits_the_voice_config(admin_client_):
         ("turn_detection", '{"type": "server_vad", "threshold": 2}'),
         ("max_call_minutes", "61"),
         ("call_starts_per_minute", "0"),
+        ("idle_hangup_minutes", "0"),
+        ("idle_hangup_minutes", "61"),
+        ("context_messages", "201"),
         ("instructions", "x" * 4001),
     ],
 )
@@ -208,3 +216,13 @@ def test_calls_are_read_only_in_the_admin_with_their_messages(admin_client_, use
     assert 'name="_save"' not in page.content.decode()
     assert str(call.pk) in search.content.decode()
     assert admin_client_.get("/admin/voice/call/add/").status_code == 403
+
+
+def test_the_admin_never_shows_the_key_a_call_keeps(admin_client_, user):
+    call = make_call(user, key_source="user", api_key_encrypted=crypto.encrypt(KEY))
+
+    page = admin_client_.get(f"/admin/voice/call/{call.pk}/change/").content.decode()
+
+    assert KEY not in page
+    assert call.api_key_encrypted not in page
+    assert KEY not in repr(call) and call.api_key_encrypted not in repr(call)

@@ -1,9 +1,11 @@
 """The call lifecycle: connecting → active → ended | failed, one live call per user.
 
 Every status change is saved here and published as `call.status` to the user's sockets after
-commit (`_call_transition`, `_publish_status`); nothing else publishes call status.
+commit (`_call_transition`, `_publish_status`); nothing else publishes call status. Hanging
+calls up upstream is `voice.services.hangups`' business.
 """
 
+import logging
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -12,11 +14,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from voice import errors
-from voice.events import publish_to_user
-from voice.models import Call, Conversation, VoiceConfig
+from voice import crypto, errors
+from voice.events import publish_monitor_wake, publish_to_user
+from voice.models import Call, CallLease, CallLimits, Conversation, Message, VoiceConfig
 from voice.selectors import voice_config_get
 from voice.serializers import CallSerializer
+from voice.services.keys import ResolvedKey
+
+logger = logging.getLogger(__name__)
 
 START_RATE_WINDOW = timedelta(minutes=1)
 
@@ -45,7 +50,7 @@ def call_start_check(*, user: AbstractBaseUser, config: VoiceConfig) -> list[Cal
     `call_starts_per_minute` starts in any minute, counted from the calls table so the limit
     holds across server processes. One read, and a write only when stale calls need ending.
 
-    Returns the stale calls it ended, so a pipeline can hang them up upstream.
+    Returns the stale calls it ended, so they can be hung up upstream.
     """
     now = timezone.now()
     window_start = now - START_RATE_WINDOW
@@ -54,7 +59,7 @@ def call_start_check(*, user: AbstractBaseUser, config: VoiceConfig) -> list[Cal
             Q(status__in=Call.LIVE_STATUSES) | Q(started_at__gt=window_start)
         )
     )
-    expired = _expire(_stale(calls, now=now, max_minutes=config.max_call_minutes), now=now)
+    expired = _expire(_stale(calls, now=now, limits=CallLimits.of(config)), now=now)
     live = next((c for c in calls if c.is_live and c not in expired), None)
     if live is not None:
         raise errors.call_active(live.id)
@@ -74,28 +79,18 @@ def call_start(
     conversation_id: UUID | None = None,
     model: str = "",
     voice: str = "",
-    upstream_call_id: str = "",
-    failed_reason: str = "",
+    key: ResolvedKey | None = None,
 ) -> Call:
-    """Record a call after `call_start_check`: `connecting`, or `failed` with `failed_reason`
-    when it never got going (kept for the history and the start throttle).
+    """Record a call after `call_start_check`, as `connecting`, with the key that pays for it
+    (kept encrypted until the call is hung up). A new conversation is made with it.
 
     The one-live-call constraint refuses a start that raced past the check.
     """
-    fields = {"status": Call.Status.CONNECTING}
-    if failed_reason:
-        fields = {"status": Call.Status.FAILED, "ended_at": timezone.now()}
+    fields = {"mode": mode, "model": model, "voice": voice}
+    if key is not None:
+        fields |= {"key_source": key.source, "api_key_encrypted": crypto.encrypt(key.value)}
     try:
-        call = _call_insert(
-            user=user,
-            conversation_id=conversation_id,
-            mode=mode,
-            model=model,
-            voice=voice,
-            upstream_call_id=upstream_call_id,
-            ended_reason=failed_reason,
-            **fields,
-        )
+        call = _call_insert(user=user, conversation_id=conversation_id, **fields)
     except IntegrityError as exc:  # another request won the race for the one live slot
         live = Call.objects.filter(user=user, status__in=Call.LIVE_STATUSES).first()
         raise errors.call_active(live.id if live else "") from exc
@@ -124,10 +119,52 @@ def call_check_and_start(
     voice: str = "",
     config: VoiceConfig | None = None,
 ) -> Call:
-    """`call_start_check`, then `call_start`: for a pipeline with no upstream handshake."""
+    """`call_start_check`, then `call_start`: for a pipeline with no upstream handshake, whose
+    requests record the call's activity (`call_activity_touch`), so its idle clock starts now."""
     call_start_check(user=user, config=config or voice_config_get())
-    return call_start(
+    call = call_start(
         user=user, mode=mode, conversation_id=conversation_id, model=model, voice=voice
+    )
+    call_activity_touch(call_ids=[call.pk], at=call.started_at)
+    call.last_activity_at = call.started_at
+    return call
+
+
+def call_upstream_attach(*, call: Call, upstream_call_id: str) -> Call | None:
+    """Upstream answered the start: record its call id and wake the call monitor.
+
+    None when the call ended meanwhile (the user pressed End while the offer was in flight):
+    the caller must hang the new upstream call up itself. One conditional UPDATE, atomic
+    against a concurrent end: this is on every start's path.
+    """
+    live = Call.objects.filter(pk=call.pk, status__in=Call.LIVE_STATUSES)
+    if not live.update(upstream_call_id=upstream_call_id):
+        return None
+    call.upstream_call_id = upstream_call_id
+    publish_monitor_wake()
+    return call
+
+
+@transaction.atomic
+def call_start_failed(*, call: Call, reason: str, new_conversation: bool) -> Call:
+    """Upstream refused the start (or it was abandoned): the call is `failed` with `reason`,
+    kept for the history and the start throttle, and frees the slot. A conversation made for
+    this start goes again while it is empty, so a failed start leaves no empty conversation."""
+    call = _locked(call)
+    conversation_id = call.conversation_id
+    if call.is_live:
+        fields = {"ended_at": timezone.now(), "ended_reason": reason, "api_key_encrypted": ""}
+        _call_transition(call=call, status=Call.Status.FAILED, **fields)
+    if new_conversation and conversation_id and not _conversation_used(conversation_id, call):
+        Conversation.objects.filter(pk=conversation_id).delete()  # the call's link goes null
+        call.conversation_id = None
+    return call
+
+
+def _conversation_used(conversation_id: UUID, call: Call) -> bool:
+    return (
+        Message.objects.filter(conversation_id=conversation_id).exists()
+        or Call.objects.filter(conversation_id=conversation_id).exclude(pk=call.pk).exists()
     )
 
 
@@ -152,8 +189,42 @@ def call_end(*, call: Call, reason: str = "hangup", failed: bool = False) -> Cal
     return _call_transition(call=call, status=status, ended_at=timezone.now(), ended_reason=reason)
 
 
-def _stale(calls: list[Call], *, now: datetime, max_minutes: int) -> list[tuple[Call, str]]:
-    reasons = ((call, call.stale_reason(now=now, max_minutes=max_minutes)) for call in calls)
+def call_activity_touch(*, call_ids: list[UUID], at: datetime | None = None) -> None:
+    """Someone spoke in these calls: restart their idle clocks. One UPDATE, no lock."""
+    if call_ids:
+        Call.objects.filter(pk__in=call_ids).update(last_activity_at=at or timezone.now())
+
+
+def call_idle_clocks_start(*, call_ids: list[UUID]) -> None:
+    """A call monitor now tracks these calls' activity: their idle clocks run from now, unless
+    one already runs (a call taken over keeps its clock)."""
+    if call_ids:
+        Call.objects.filter(pk__in=call_ids, last_activity_at__isnull=True).update(
+            last_activity_at=timezone.now()
+        )
+
+
+def call_api_key(*, call: Call) -> str | None:
+    """The key that started the call, or None when none is kept (or it cannot be read)."""
+    if not call.api_key_encrypted:
+        return None
+    try:
+        return crypto.decrypt(call.api_key_encrypted)
+    except crypto.KeyDecryptionError as exc:
+        logger.error("Call %s: %s", call.id, exc)
+        return None
+
+
+def call_api_key_forget(*, call: Call) -> None:
+    """The call is over and hung up: its key is no longer needed, so it is no longer kept."""
+    Call.objects.filter(pk=call.pk).exclude(status__in=Call.LIVE_STATUSES).update(
+        api_key_encrypted=""
+    )
+    call.api_key_encrypted = ""
+
+
+def _stale(calls: list[Call], *, now: datetime, limits: CallLimits) -> list[tuple[Call, str]]:
+    reasons = ((call, call.stale_reason(now=now, limits=limits)) for call in calls)
     return [(call, reason) for call, reason in reasons if reason]
 
 
@@ -176,18 +247,27 @@ def _expire(stale: list[tuple[Call, str]], *, now: datetime) -> list[Call]:
 
 
 def calls_expire_stale(
-    *, user: AbstractBaseUser | None = None, config: VoiceConfig | None = None
+    *,
+    user: AbstractBaseUser | None = None,
+    config: VoiceConfig | None = None,
+    leased_by_others_than: str | None = None,
 ) -> list[Call]:
-    """End live calls nobody finished (a closed tab, a lost network) so no one stays locked out.
+    """End live calls nobody finished (a closed tab, a lost network), or that passed the longest
+    call or the idle limit, so no one stays locked out and nothing runs on unwatched.
 
-    Returns the calls it ended, so the caller can hang them up upstream.
+    With `leased_by_others_than` (a call monitor worker's id), calls another worker holds a
+    live lease on are left to that worker. Returns the calls it ended, for hanging up.
     """
     now = timezone.now()
-    live = Call.objects.filter(status__in=Call.LIVE_STATUSES)
+    limits = CallLimits.of(config or voice_config_get())
+    stale = Call.objects.stale(now=now, limits=limits)
     if user is not None:
-        live = live.filter(user=user)
-    max_minutes = (config or voice_config_get()).max_call_minutes
-    return _expire(_stale(list(live), now=now, max_minutes=max_minutes), now=now)
+        stale = stale.filter(user=user)
+    if leased_by_others_than is not None:
+        held = CallLease.objects.filter(expires_at__gt=now).exclude(owner=leased_by_others_than)
+        stale = stale.exclude(pk__in=held.values("call_id"))
+    calls = list(stale)
+    return _expire(_stale(calls, now=now, limits=limits), now=now)
 
 
 def call_context_claim(*, call: Call) -> bool:

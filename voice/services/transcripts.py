@@ -61,6 +61,8 @@ def transcript_upsert(
     server-side fallback must not overwrite what the client saved). Each saved item is
     published as `call.transcript`.
     """
+    if call.conversation_id is None:  # a start that failed before anything was said
+        raise errors.call_ended()
     latest = {item["item_id"]: item for item in items}  # within one request, the last wins
     known_previous = dict(
         Message.objects.filter(
