@@ -7,6 +7,7 @@ by the upstream client, once.
 
 import math
 from dataclasses import dataclass, field
+from datetime import date
 
 
 @dataclass
@@ -66,4 +67,14 @@ def key_unreadable() -> VoiceError:
         "encryption keys, or set your key again.",
         code="key_unreadable",
         status=500,
+    )
+
+
+def budget_exceeded(*, resets_at: date) -> VoiceError:
+    return VoiceError(
+        f"You have used this month's voice budget. It resets on "
+        f"{resets_at.day} {resets_at:%B %Y} (UTC).",
+        code="budget_exceeded",
+        status=402,
+        extra={"resets_at": resets_at.isoformat()},
     )

@@ -26,6 +26,9 @@ ERRORS = {
         "invalid_request, invalid_sdp, invalid_voice, instructions_too_long, invalid_audio"
     ),
     401: _error("not_authenticated"),
+    402: _error(
+        "budget_exceeded (with resets_at): the month's budget of the server's key is spent"
+    ),
     403: _error("permission_denied (e.g. a missing CSRF token with session auth)"),
     404: _error("not_found: also for another user's objects"),
     409: _error(

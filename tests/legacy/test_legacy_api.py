@@ -190,10 +190,15 @@ def test_a_reply_needs_text(api, legacy_call):
 
 
 @STREAMING
-async def test_speech_streams_audio_in_the_asked_format(aapi, fast_upstream):
+async def test_speech_streams_audio_in_the_asked_format(aapi, legacy_call, fast_upstream):
     response = await aapi.post(
         "/api/legacy/speech",
-        {"text": "Hello **there**, friend.", "voice": "nova", "format": "wav"},
+        {
+            "call": legacy_call["id"],
+            "text": "Hello **there**, friend.",
+            "voice": "nova",
+            "format": "wav",
+        },
         format="json",
     )
 
@@ -207,15 +212,23 @@ async def test_speech_streams_audio_in_the_asked_format(aapi, fast_upstream):
     assert received["json"]["model"] == "gpt-4o-mini-tts"
 
 
-def test_speech_with_an_unknown_voice_is_invalid_voice(api, fast_upstream):
-    response = api.post("/api/legacy/speech", {"text": "Hi", "voice": "darth"}, format="json")
+def test_speech_with_an_unknown_voice_is_invalid_voice(api, legacy_call):
+    response = api.post(
+        "/api/legacy/speech",
+        {"call": legacy_call["id"], "text": "Hi", "voice": "darth"},
+        format="json",
+    )
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_voice"
 
 
-def test_speech_of_only_code_is_refused(api, fast_upstream):
-    response = api.post("/api/legacy/speech", {"text": "```\nprint(1)\n```"}, format="json")
+def test_speech_of_only_code_is_refused(api, legacy_call):
+    response = api.post(
+        "/api/legacy/speech",
+        {"call": legacy_call["id"], "text": "```\nprint(1)\n```"},
+        format="json",
+    )
 
     assert response.status_code == 400
 
@@ -236,7 +249,9 @@ def test_upstream_failures_map_on_every_legacy_endpoint(
     answers = [
         transcribe(api, legacy_call["id"], wav_bytes()),
         api.post("/api/legacy/replies", {"call": legacy_call["id"], "text": "hi"}, format="json"),
-        api.post("/api/legacy/speech", {"text": "Hello."}, format="json"),
+        api.post(
+            "/api/legacy/speech", {"call": legacy_call["id"], "text": "Hello."}, format="json"
+        ),
     ]
 
     for response in answers:
@@ -279,10 +294,11 @@ def test_each_legacy_endpoint_is_throttled_per_user(api, legacy_call, monkeypatc
         "THROTTLE_RATES",
         {"legacy_transcriptions": "2/min", "legacy_replies": "2/min", "legacy_speech": "2/min"},
     )
+    speech = {"call": legacy_call["id"], "text": "Hi."}
     for _ in range(2):
-        assert api.post("/api/legacy/speech", {"text": "Hi."}, format="json").status_code == 200
+        assert api.post("/api/legacy/speech", speech, format="json").status_code == 200
 
-    response = api.post("/api/legacy/speech", {"text": "Hi."}, format="json")
+    response = api.post("/api/legacy/speech", speech, format="json")
 
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "throttled"
