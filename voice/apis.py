@@ -360,10 +360,17 @@ class UsageUnitsSerializer(serializers.Serializer):
 class UsageRowSerializer(serializers.Serializer):
     date = serializers.DateField(required=False, help_text="With group=day: the UTC day.")
     call = serializers.UUIDField(
-        required=False, allow_null=True, help_text="With group=call: the call."
+        required=False,
+        allow_null=True,
+        help_text="With group=call: the call (null once its conversation was deleted).",
     )
     cost = serializers.DecimalField(max_digits=20, decimal_places=6)
     units = UsageUnitsSerializer()
+
+    def to_representation(self, row: dict) -> dict:
+        """A row has `date` or `call`, whichever it was grouped by."""
+        data = super().to_representation(row)
+        return {name: value for name, value in data.items() if name in row}
 
 
 class BudgetSerializer(serializers.Serializer):

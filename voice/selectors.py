@@ -1,5 +1,6 @@
 """Reads of the voice module. A user only ever reaches their own rows: others' are not found."""
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -202,6 +203,9 @@ def conversation_context(
 # --- usage, prices and budgets -----------------------------------------------------------------
 
 
+SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+
+
 def api_key_source(*, user: AbstractBaseUser, config: VoiceConfig) -> str | None:
     """Who would pay for this user's calls ("user" or "server"), like `api_key_resolve` but
     without decrypting anything: None when no key is usable."""
@@ -213,15 +217,11 @@ def api_key_source(*, user: AbstractBaseUser, config: VoiceConfig) -> str | None
 
 
 def price_table(*, model: str) -> dict[str, Decimal]:
-    """USD per unit (see `UNIT_PER`) for `model`: its own rows, else those of the longest
-    priced id it is a dated snapshot of (gpt-4o-mini-tts-2025-12-15 → gpt-4o-mini-tts)."""
-    rows = Price.objects.filter(model=model)
-    if not rows:
-        candidates = [m for m in Price.objects.values_list("model", flat=True).distinct()]
-        bases = [m for m in candidates if model.startswith(f"{m}-")]
-        if not bases:
-            return {}
-        rows = Price.objects.filter(model=max(bases, key=len))
+    """USD per unit (see `UNIT_PER`) for `model`: its own rows, else, for a dated snapshot
+    (gpt-4o-mini-tts-2025-12-15), those of the model it is a snapshot of."""
+    rows = list(Price.objects.filter(model=model))
+    if not rows and SNAPSHOT_SUFFIX.search(model):
+        rows = list(Price.objects.filter(model=SNAPSHOT_SUFFIX.sub("", model)))
     return {row.unit: row.usd for row in rows}
 
 
