@@ -261,15 +261,17 @@ def budget_get(*, user: AbstractBaseUser, now: datetime | None = None) -> Budget
     spent = UsageRecord.objects.filter(
         user=user, key_source=KeySource.SERVER, created_at__gte=start, created_at__lt=end
     ).aggregate(total=Sum("cost"))["total"]
-    return Budget(
-        monthly_usd=budget_limit(user=user), spent_usd=spent or Decimal(0), resets_at=end.date()
-    )
+    return Budget(monthly_usd=budget_limit(user=user), spent_usd=_usd(spent), resets_at=end.date())
 
 
 def call_cost(*, call: Call) -> Decimal:
     """What the call has cost so far, whoever paid."""
-    total = UsageRecord.objects.filter(call=call).aggregate(total=Sum("cost"))["total"]
-    return total or Decimal("0.000000")
+    return _usd(UsageRecord.objects.filter(call=call).aggregate(total=Sum("cost"))["total"])
+
+
+def _usd(amount: Decimal | None) -> Decimal:
+    """A sum of costs, to the micro-dollar (SQLite sums decimals with more places)."""
+    return (amount or Decimal(0)).quantize(Decimal("0.000001"))
 
 
 def _utc_midnight(day: date) -> datetime:
@@ -281,7 +283,8 @@ _UNIT_SUMS = {f"sum_{unit}": Sum(unit) for unit in Unit.values} | {"sum_cost": S
 
 def _usage_row(row: dict) -> dict:
     units = {unit: row[f"sum_{unit}"] or 0 for unit in Unit.values}
-    return {"cost": row["sum_cost"] or Decimal(0), "units": units}
+    units[Unit.AUDIO_SECONDS] = Decimal(units[Unit.AUDIO_SECONDS]).quantize(Decimal("0.001"))
+    return {"cost": _usd(row["sum_cost"]), "units": units}
 
 
 def usage_report(*, user: AbstractBaseUser | None, start: date, end: date, group: str) -> dict:
@@ -300,7 +303,7 @@ def usage_report(*, user: AbstractBaseUser | None, start: date, end: date, group
         rows = days.annotate(**_UNIT_SUMS).order_by("date")
         results = [{"date": r["date"], **_usage_row(r)} for r in rows]
     total = records.aggregate(total=Sum("cost"))["total"]
-    return {"total_cost": total or Decimal(0), "results": results}
+    return {"total_cost": _usd(total), "results": results}
 
 
 def usage_subject(*, viewer: AbstractBaseUser, user: str | None) -> AbstractBaseUser | None:
@@ -318,3 +321,19 @@ def usage_subject(*, viewer: AbstractBaseUser, user: str | None) -> AbstractBase
     if subject is None:
         raise errors.not_found("That user")
     return subject
+
+
+def usage_totals(*, records: QuerySet[UsageRecord]) -> dict:
+    """The summed units and cost of `records`."""
+    return _usage_row(records.order_by().aggregate(**_UNIT_SUMS))
+
+
+def usage_per_user_day(*, records: QuerySet[UsageRecord]) -> list[dict]:
+    """`records` summed per UTC day and user, newest day first."""
+    rows = (
+        records.annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day", "user__username")
+        .annotate(**_UNIT_SUMS)
+        .order_by("-day", "user__username")
+    )
+    return [{"day": r["day"], "username": r["user__username"], **_usage_row(r)} for r in rows]
