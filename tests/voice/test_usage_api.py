@@ -14,7 +14,7 @@ from tests.conftest import PASSWORD
 from tests.factories import make_call, make_price, make_usage, make_user
 from voice.models import Price, UserBudget, VoiceConfig
 from voice.selectors import price_table
-from voice.services.usage import usage_cost
+from voice.services.usage import usage_cost, usage_record
 
 TODAY = timezone.now().astimezone(UTC).date()
 
@@ -203,3 +203,19 @@ def test_the_seeded_prices_are_openais_for_the_configurations_models(db):
         assert price_table(model=model), model
     assert price_table(model="gpt-realtime-2.1")["audio_out"] == Decimal("64")
     assert price_table(model="gpt-4o-mini")["text_in"] == Decimal("0.20")
+
+
+def test_usage_of_an_unpriced_model_is_recorded_at_zero_and_logged(user, caplog):
+    call = make_call(user)
+
+    record = usage_record(
+        user=user,
+        call=call,
+        kind="realtime_response",
+        model="gpt-realtime-9",
+        key_source="server",
+        units={"audio_out": 100},
+    )
+
+    assert record.cost == Decimal("0")
+    assert "gpt-realtime-9 has no price" in caplog.text

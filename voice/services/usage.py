@@ -120,8 +120,9 @@ def usage_record(
     """Record one billable event at today's prices. An event already recorded for the call
     under the same `upstream_id` (a replayed `response.done`) is returned, not counted twice."""
     prices = price_table(model=model)
-    if any(count for unit, count in units.items() if unit not in prices):
-        logger.warning("No price for some units of model %s: add it in the admin", model)
+    counted = [unit for unit, count in units.items() if count]
+    if counted and not any(prices.get(unit) for unit in counted):  # it would all be free
+        logger.warning("Usage of model %s has no price: add its prices in the admin", model)
     fields = {"kind": kind, "model": model, "key_source": key_source, **units}
     try:
         with transaction.atomic():
