@@ -352,7 +352,7 @@ class CallTranscriber:
 
     def _record_usage(self, billed: BilledEvent) -> bool:
         """Record the event's cost; whether the user is now past their budget."""
-        if self._key_source is None:  # which key pays: resolved once, as at the call's start
+        if self._key_source is None:  # which key pays: resolved once per watched call
             config = voice_config_get()
             self._key_source = api_key_source(user=self.call.user, config=config)
         model = self.call.model
