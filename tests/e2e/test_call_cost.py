@@ -24,7 +24,8 @@ def test_an_ended_call_shows_its_cost_and_a_new_call_hides_it(calm_context, user
     expect(cost).to_be_hidden()
     assistant_item = page.locator("[data-testid=transcript-item][data-role=assistant]").first
     expect(assistant_item).to_contain_text(re.compile(r"\w"), timeout=15_000)
-    expect(status).to_have_text("listening", timeout=30_000)  # the reply was spoken
+    expect(status).to_have_text("speaking", timeout=15_000)
+    expect(status).to_have_text("listening", timeout=30_000)  # the whole reply was spoken
     page.get_by_test_id("call-end").click()
 
     expect(status).to_have_text("ended")
