@@ -81,7 +81,9 @@ class Path:
                 "POST", "/v1/audio/speech", json={**body, "response_format": "pcm"}
             )
         return self.http.stream(
-            "POST", "/api/legacy/speech", json={"text": sentence, "format": "pcm"}
+            "POST",
+            "/api/legacy/speech",
+            json={"call": self.call_id, "text": sentence, "format": "pcm"},
         )
 
 

@@ -193,6 +193,7 @@ class SpeechCreateApi(AsyncAPIView):
 
     @extend_schema_serializer(component_name="SpeechCreate")
     class InputSerializer(serializers.Serializer):
+        call = serializers.UUIDField(help_text="The live Legacy call this speech belongs to.")
         text = serializers.CharField(
             max_length=MAX_SPEECH_CHARS,
             help_text=f"At most {MAX_SPEECH_CHARS} characters (OpenAI's limit); markdown, code "
@@ -209,7 +210,7 @@ class SpeechCreateApi(AsyncAPIView):
             return voice
 
     @extend_schema(
-        summary="Speak a text: the audio streams as it is synthesized",
+        summary="Speak a text of the live Legacy call: the audio streams as it is synthesized",
         request=InputSerializer,
         responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="audio"), **ERRORS},
     )
@@ -217,17 +218,17 @@ class SpeechCreateApi(AsyncAPIView):
         serializer = self.InputSerializer(data=request.data)
         await sync_to_async(serializer.is_valid)(raise_exception=True)
         fields = serializer.validated_data
-        audio = await _started(_speech_chunks(request.user, fields))
+        audio = await _started(
+            services.speech_stream(
+                user=request.user,
+                call_id=fields["call"],
+                text=fields["text"],
+                voice=fields.get("voice"),
+                response_format=fields["format"],
+            )
+        )
         response = StreamingHttpResponse(
             audio, content_type=services.SPEECH_FORMATS[fields["format"]]
         )
         response["Cache-Control"] = "no-store"
         return response
-
-
-async def _speech_chunks(user, fields):
-    async with services.speech_stream(
-        user=user, text=fields["text"], voice=fields.get("voice"), response_format=fields["format"]
-    ) as chunks:
-        async for chunk in chunks:
-            yield chunk

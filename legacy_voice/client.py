@@ -1,9 +1,15 @@
 """OpenAI's speech-to-text, chat and text-to-speech endpoints (reference §6) on top of the
-shared upstream client: one error mapping, one pooled connection per process."""
+shared upstream client: one error mapping, one pooled connection per process.
 
+Each also hands back the usage OpenAI reports, for `voice.services.usage` to price.
+"""
+
+import base64
+import binascii
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from voice import upstream
 
@@ -17,53 +23,83 @@ async def key_check(*, api_key: str) -> None:
     await upstream.request("GET", "/models", api_key=api_key, timeout_s=KEY_CHECK_TIMEOUT_S)
 
 
+@dataclass(frozen=True)
+class Transcription:
+    text: str
+    usage: dict | None  # tokens, or seconds of audio for whisper-1
+
+
 async def transcribe(
     *, api_key: str, model: str, audio: bytes, filename: str, content_type: str
-) -> str:
+) -> Transcription:
     files = {"file": (filename, audio, content_type)}
     data = {"model": model, "response_format": "json"}
     response = await upstream.request(
         "POST", "/audio/transcriptions", api_key=api_key, files=files, data=data
     )
     try:
-        return str(response.json().get("text", ""))
-    except ValueError as exc:
+        body = response.json()
+        return Transcription(text=str(body.get("text", "")), usage=_usage(body))
+    except (ValueError, AttributeError) as exc:
         raise upstream.upstream_error("OpenAI answered the transcription oddly.") from exc
 
 
-@asynccontextmanager
-async def chat_stream(
-    *, api_key: str, model: str, messages: list[dict]
-) -> AsyncIterator["ReplyStream"]:
-    """The reply's text as it streams (SSE `chat.completion.chunk`s, then [DONE]). Entering
-    waits for the response to start, so a refusal is raised before anything is streamed."""
-    body = {"model": model, "messages": messages, "stream": True}
-    async with upstream.stream("POST", "/chat/completions", api_key=api_key, json=body) as lines:
-        yield ReplyStream(lines)
+def _usage(body: dict) -> dict | None:
+    usage = body.get("usage")
+    return usage if isinstance(usage, dict) else None
 
 
-class ReplyStream:
-    """The reply's text pieces as they arrive; once they are read, `finish_reason` is why
-    the model stopped as OpenAI reports it ("stop"; "length" or "content_filter" for a reply
-    cut short), or None if it never said."""
+class Stream:
+    """A streamed answer: iterate it for its pieces; `usage` is set once OpenAI has sent it
+    (in the last event), and stays None when the stream was cut short. For a reply,
+    `finish_reason` is why the model stopped as OpenAI reports it ("stop"; "length" or
+    "content_filter" for a reply cut short), or None if it never said."""
 
-    def __init__(self, lines: AsyncIterator[str]) -> None:
-        self._lines = lines
+    def __init__(self, pieces) -> None:
+        self._pieces = pieces
+        self.usage: dict | None = None
         self.finish_reason: str | None = None
 
-    async def __aiter__(self) -> AsyncIterator[str]:
-        async for line in self._lines:
-            if not line.startswith("data:"):
-                continue
-            payload = line.removeprefix("data:").strip()
-            if payload == "[DONE]":
-                return
-            for choice in _parse(payload).get("choices") or []:
-                if choice.get("finish_reason"):
-                    self.finish_reason = str(choice["finish_reason"])
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    yield text
+    def __aiter__(self):
+        return self._pieces(self)
+
+
+@asynccontextmanager
+async def chat_stream(*, api_key: str, model: str, messages: list[dict]) -> AsyncIterator[Stream]:
+    """The reply's text as it streams (SSE `chat.completion.chunk`s, then [DONE]). Entering
+    waits for the response to start, so a refusal is raised before anything is streamed.
+    With `include_usage` OpenAI adds a last chunk with no choices and the usage."""
+    body = {
+        "model": model,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    async with upstream.stream("POST", "/chat/completions", api_key=api_key, json=body) as lines:
+        yield Stream(lambda stream: _deltas(lines, stream))
+
+
+async def _deltas(lines: AsyncIterator[str], stream: Stream) -> AsyncIterator[str]:
+    async for payload in _sse_data(lines):
+        chunk = _parse(payload)
+        stream.usage = _usage(chunk) or stream.usage
+        for choice in chunk.get("choices") or []:
+            if choice.get("finish_reason"):
+                stream.finish_reason = str(choice["finish_reason"])
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                yield text
+
+
+async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The data of each server-sent event, until [DONE] or the end."""
+    async for line in lines:
+        if not line.startswith("data:"):
+            continue
+        payload = line.removeprefix("data:").strip()
+        if payload == "[DONE]":
+            return
+        yield payload
 
 
 def _parse(payload: str) -> dict:
@@ -80,23 +116,40 @@ def _parse(payload: str) -> dict:
 @asynccontextmanager
 async def speech(
     *, api_key: str, model: str, text: str, voice: str, response_format: str, instructions: str
-) -> AsyncIterator[AsyncIterator[bytes]]:
-    """The audio bytes as they are synthesized (chunked transfer), for streaming on."""
+) -> AsyncIterator[Stream]:
+    """The audio bytes as they are synthesized, for streaming on. The models that can send
+    server-sent events (all but tts-1 and tts-1-hd) are asked to, since only that form ends
+    with the usage (`speech.audio.done`); each event carries a base64 chunk of the audio."""
     body = {
         "model": model,
         "input": text,
         "voice": voice,
         "response_format": response_format,
     }
-    if instructions and not model.startswith("tts-1"):
+    events = not model.startswith("tts-1")
+    if instructions and events:
         body["instructions"] = instructions
+    if events:
+        body["stream_format"] = "sse"
     async with upstream.stream(
-        "POST", "/audio/speech", api_key=api_key, json=body, lines=False
+        "POST", "/audio/speech", api_key=api_key, json=body, lines=events
     ) as chunks:
-        yield _audio(chunks)
+        yield Stream(lambda stream: _not_empty(_audio_events(chunks, stream) if events else chunks))
 
 
-async def _audio(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _audio_events(lines: AsyncIterator[str], stream: Stream) -> AsyncIterator[bytes]:
+    async for payload in _sse_data(lines):
+        event = _parse(payload)
+        if event.get("type") == "speech.audio.done":
+            stream.usage = _usage(event)
+        elif event.get("type") == "speech.audio.delta":
+            try:
+                yield base64.b64decode(event.get("audio") or "", validate=True)
+            except (binascii.Error, TypeError) as exc:
+                raise upstream.upstream_error("OpenAI sent audio we could not read.") from exc
+
+
+async def _not_empty(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """The non-empty chunks; an answer without a byte of audio is OpenAI failing, not a
     silent success (the caller would wait for speech that never comes)."""
     empty = True

@@ -11,7 +11,6 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
@@ -23,7 +22,7 @@ from legacy_voice.speakable import speakable
 from voice import errors, upstream
 from voice.db import release_connection
 from voice.errors import VoiceError
-from voice.models import Call, Message, Mode, VoiceConfig
+from voice.models import Call, Message, Mode, UsageRecord, VoiceConfig
 from voice.selectors import (
     call_get,
     conversation_context,
@@ -32,8 +31,15 @@ from voice.selectors import (
     voice_config_get,
 )
 from voice.services.calls import call_activity_touch, call_check_and_start
-from voice.services.keys import api_key_resolve
+from voice.services.keys import ResolvedKey, api_key_resolve
 from voice.services.transcripts import transcript_room_check, transcript_upsert
+from voice.services.usage import (
+    units_from_chat,
+    units_from_speech,
+    units_from_transcription,
+    usage_budget_check,
+    usage_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +64,11 @@ def legacy_unavailable() -> VoiceError:
     )
 
 
-def _api_key(*, user: AbstractBaseUser, config: VoiceConfig) -> str:
+def _api_key(*, user: AbstractBaseUser, config: VoiceConfig) -> ResolvedKey:
     key = api_key_resolve(user=user, config=config)
     if key is None:
         raise legacy_unavailable()
-    return key.value
+    return key
 
 
 async def legacy_call_start(*, user: AbstractBaseUser, conversation_id: uuid.UUID | None) -> Call:
@@ -74,7 +80,7 @@ async def legacy_call_start(*, user: AbstractBaseUser, conversation_id: uuid.UUI
 
 
 def _start_key(*, user: AbstractBaseUser) -> str:
-    api_key = _api_key(user=user, config=voice_config_get())
+    api_key = _api_key(user=user, config=voice_config_get()).value
     release_connection()  # not held while the key is checked upstream
     return api_key
 
@@ -128,18 +134,39 @@ def _live_call(*, user: AbstractBaseUser, call_id: uuid.UUID) -> Call:
 
 @dataclass(frozen=True)
 class _Prepared:
-    api_key: str
+    user: AbstractBaseUser
+    key: ResolvedKey
     config: VoiceConfig
-    call: Call | None = None
+    call: Call
+
+    @property
+    def api_key(self) -> str:
+        return self.key.value
 
 
 def _prepare(*, user, call_id) -> _Prepared:
+    """Every Legacy request: the user's live Legacy call, a key, and budget left when the
+    server's key pays (checked at each request, so a call cannot run past the budget)."""
     call = _live_call(user=user, call_id=call_id)
     call_activity_touch(call_ids=[call.pk])  # each turn restarts the call's idle clock
     config = voice_config_get()
-    prepared = _Prepared(api_key=_api_key(user=user, config=config), config=config, call=call)
+    key = _api_key(user=user, config=config)
+    usage_budget_check(user=user, key_source=key.source)
     release_connection()
-    return prepared
+    return _Prepared(user=user, key=key, config=config, call=call)
+
+
+def _record_usage(prepared: _Prepared, *, kind: str, model: str, units: dict) -> None:
+    """After the upstream answer (never in its way): one usage row for the call."""
+    usage_record(
+        user=prepared.user,
+        call=prepared.call,
+        kind=kind,
+        model=model,
+        key_source=prepared.key.source,
+        units=units,
+    )
+    release_connection()
 
 
 async def transcription_create(
@@ -148,7 +175,7 @@ async def transcription_create(
     """The caller's words; "" for silence (the model is never asked to guess)."""
     prepared = await sync_to_async(_prepare)(user=user, call_id=call_id)
     try:
-        text = await client.transcribe(
+        transcription = await client.transcribe(
             api_key=prepared.api_key,
             model=prepared.config.stt_model,
             audio=audio,
@@ -161,7 +188,14 @@ async def transcription_create(
                 "The recording could not be decoded. Try again.", code="invalid_audio"
             ) from exc
         raise
-    return text.strip()
+    if transcription.usage:
+        await sync_to_async(_record_usage)(
+            prepared,
+            kind=UsageRecord.Kind.TRANSCRIPTION,
+            model=prepared.config.stt_model,
+            units=units_from_transcription(transcription.usage),
+        )
+    return transcription.text.strip()
 
 
 def _sse(event: str, data: dict) -> str:
@@ -205,6 +239,18 @@ def _save_reply(call: Call, item_id: str, previous: str, text: str, interrupted:
     )
 
 
+def _finish_reply(prepared: _Prepared, item_id: str, previous: str, text: str, usage) -> None:
+    """The whole reply and what it cost, in one thread hop after the stream."""
+    _save_reply(prepared.call, item_id, previous, text, False)
+    if usage:
+        _record_usage(
+            prepared,
+            kind=UsageRecord.Kind.REPLY,
+            model=prepared.config.llm_model,
+            units=units_from_chat(usage),
+        )
+
+
 async def reply_stream(
     *, user: AbstractBaseUser, call_id: uuid.UUID, text: str, user_item_id: str | None = None
 ) -> AsyncIterator[str]:
@@ -234,7 +280,7 @@ async def reply_stream(
                 await asyncio.shield(partial)
             raise
     full = "".join(parts)
-    await save(prepared.call, item_id, user_item_id, full, False)
+    await sync_to_async(_finish_reply)(prepared, item_id, user_item_id, full, deltas.usage)
     yield _sse("done", {"message_id": item_id, "text": full, **_finish(deltas.finish_reason)})
 
 
@@ -252,33 +298,47 @@ def _finish(reason: str | None) -> dict:
     return {"finish_reason": reason, "incomplete": incomplete, "notice": notice}
 
 
-@asynccontextmanager
 async def speech_stream(
-    *, user: AbstractBaseUser, text: str, voice: str | None, response_format: str
-) -> AsyncIterator[AsyncIterator[bytes]]:
-    """The spoken text's audio as it is synthesized; markdown and reasoning are not read."""
+    *,
+    user: AbstractBaseUser,
+    call_id: uuid.UUID,
+    text: str,
+    voice: str | None,
+    response_format: str,
+) -> AsyncIterator[bytes]:
+    """The spoken text's audio as it is synthesized; markdown and reasoning are not read.
+    Only for the user's live Legacy call, so the server's key is no general text-to-speech
+    service. OpenAI refusing raises before the first chunk."""
     # Off the event loop: the text work is linear, but a few milliseconds of CPU per sentence
     # would still stall every other request this process serves.
     spoken = await sync_to_async(speakable, thread_sensitive=False)(text)
     if not spoken:
         raise VoiceError("There is nothing to say in that text.", code="invalid_request")
-    config, api_key, preferred_voice = await sync_to_async(_speech_setup)(user=user)
+    prepared, preferred_voice = await sync_to_async(_speech_setup)(user=user, call_id=call_id)
+    model = prepared.config.tts_model
     async with client.speech(
-        api_key=api_key,
-        model=config.tts_model,
+        api_key=prepared.api_key,
+        model=model,
         text=spoken,
         voice=voice or preferred_voice,
         response_format=response_format,
         instructions="Speak naturally and warmly, at a relaxed pace.",
-    ) as chunks:
-        yield chunks
+    ) as audio:
+        try:
+            async for chunk in audio:
+                if chunk:
+                    yield chunk
+        finally:  # cut short too (the caller talked over it): what was asked for is recorded
+            units = units_from_speech(audio.usage, characters=len(spoken))
+            record = sync_to_async(_record_usage)(
+                prepared, kind=UsageRecord.Kind.SPEECH, model=model, units=units
+            )
+            await asyncio.shield(record)
 
 
-def _speech_setup(*, user) -> tuple[VoiceConfig, str, str]:
-    config = voice_config_get()
-    api_key = _api_key(user=user, config=config)
-    release_connection()
-    return config, api_key, _tts_voice(user=user, config=config)
+def _speech_setup(*, user, call_id) -> tuple[_Prepared, str]:
+    prepared = _prepare(user=user, call_id=call_id)
+    return prepared, _tts_voice(user=user, config=prepared.config)
 
 
 def _tts_voice(*, user, config: VoiceConfig) -> str:

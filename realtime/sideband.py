@@ -27,6 +27,7 @@ _connection_logger = logging.getLogger(f"{__name__}.connection")
 _connection_logger.setLevel(logging.WARNING)
 
 UPSTREAM_ENDED = "upstream_ended"
+BUDGET_EXCEEDED = "budget_exceeded"
 # Someone spoke, or a reply began: the events that count as activity for the idle limit.
 ACTIVITY_EVENTS = frozenset(
     {
@@ -54,9 +55,9 @@ def reconnect_delay(failures: int) -> float:
 
 
 async def watch(*, watched: WatchedCall) -> str | None:
-    """Follow the call's sideband until OpenAI ends the call (returns `upstream_ended`), or
-    until the monitor cancels the watch (the call ended here, or the lease was lost); either
-    way the transcriber saves what the call left unsaved."""
+    """Follow the call's sideband until the call must end (returns why: `upstream_ended`,
+    `budget_exceeded`), or until the monitor cancels the watch (the call ended here, or the
+    lease was lost); either way the transcriber saves what the call left unsaved."""
     handler = CallTranscriber(call=watched.call)
     try:
         return await _follow_until_ended(watched, handler)
@@ -75,8 +76,9 @@ async def _follow_until_ended(watched: WatchedCall, handler: CallTranscriber) ->
                 failures = 0
                 await _guarded(call, handler.on_join(_sender(sideband), first=not joined))
                 joined = True
-                if await _follow(sideband, handler, watched):
-                    return UPSTREAM_ENDED
+                reason = await _follow(sideband, handler, watched)
+                if reason:
+                    return reason
         except InvalidStatus as exc:
             if exc.response.status_code == 404:  # OpenAI no longer knows the call
                 return UPSTREAM_ENDED
@@ -105,9 +107,10 @@ def _sender(sideband: ClientConnection):
     return send
 
 
-async def _follow(sideband: ClientConnection, handler: CallTranscriber, watched) -> bool:
-    """Feed the events to the handler until the socket closes; True when OpenAI said the
-    session is over."""
+async def _follow(sideband: ClientConnection, handler: CallTranscriber, watched) -> str | None:
+    """Feed the events to the handler until the socket closes (None), or until the call must
+    end: OpenAI said the session is over (`upstream_ended`), or the response just recorded
+    spent the user's budget of the server's key (`budget_exceeded`)."""
     async for message in sideband:
         try:
             event = json.loads(message)
@@ -120,8 +123,10 @@ async def _follow(sideband: ClientConnection, handler: CallTranscriber, watched)
             watched.on_activity()
         await _guarded(watched.call, handler.on_event(event))
         if kind == "error" and (event.get("error") or {}).get("code") == "session_expired":
-            return True
-    return False
+            return UPSTREAM_ENDED
+        if handler.over_budget:
+            return BUDGET_EXCEEDED
+    return None
 
 
 async def _guarded(call, work) -> None:

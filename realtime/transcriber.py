@@ -1,5 +1,6 @@
 """What the call monitor does with a Realtime call's sideband events: it saves every finished
-item itself, and it gives a continued conversation its memory.
+item itself, it gives a continued conversation its memory, and it records what each response
+costs (`over_budget` tells the monitor when to hang up).
 
 Two writers keep one record: the page and the monitor both save items by `item_id`. The page's
 "as heard" text of an interrupted reply wins; the monitor only fills in what is missing (an
@@ -17,10 +18,15 @@ from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 
-from voice.models import Call, Message
-from voice.selectors import conversation_context
+from voice.models import Call, KeySource, Message, UsageRecord
+from voice.selectors import api_key_source, budget_get, conversation_context, voice_config_get
 from voice.services.calls import call_context_claim
 from voice.services.transcripts import transcript_fill
+from voice.services.usage import (
+    units_from_realtime_response,
+    units_from_transcription,
+    usage_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -283,6 +289,32 @@ def memory_events(*, call: Call, messages: list[Message]) -> list[dict]:
     return events
 
 
+@dataclass(frozen=True)
+class BilledEvent:
+    """A sideband event that OpenAI bills: what to record for it."""
+
+    kind: str
+    units: dict
+    upstream_id: str
+
+
+def billed_event(event: dict) -> BilledEvent | None:
+    """`response.done` with its `usage` (the response's tokens), or an input transcription's
+    completion with its own (billed apart, at the transcription model's prices)."""
+    kind = event.get("type")
+    response = event.get("response") or {}
+    if kind == "response.done" and isinstance(response.get("usage"), dict):
+        units = units_from_realtime_response(response["usage"])
+        response_id = str(response.get("id", ""))[:100]
+        return BilledEvent(UsageRecord.Kind.REALTIME_RESPONSE, units, response_id)
+    transcribed = kind == "conversation.item.input_audio_transcription.completed"
+    if transcribed and isinstance(event.get("usage"), dict):
+        units = units_from_transcription(event["usage"])
+        item = f"{event.get('item_id', '')}:{event.get('content_index', 0)}"
+        return BilledEvent(UsageRecord.Kind.REALTIME_TRANSCRIPTION, units, item[:100])
+    return None
+
+
 Send = Callable[[dict], Awaitable[None]]
 
 
@@ -293,6 +325,9 @@ class CallTranscriber:
     def __init__(self, *, call: Call) -> None:
         self.call = call
         self.items = SidebandItems()
+        # Set after each billed event: the server's key pays and the user's month is spent.
+        # The monitor then ends the call (reason `budget_exceeded`) and hangs it up.
+        self.over_budget = False
 
     async def on_join(self, send: Send, *, first: bool) -> None:
         """Send the conversation's earlier turns, once per call: `call_context_claim` makes
@@ -310,6 +345,30 @@ class CallTranscriber:
 
     async def on_event(self, event: dict) -> None:
         await self._save(self.items.feed(event))
+        billed = billed_event(event)
+        if billed is not None:
+            self.over_budget = await sync_to_async(self._record_usage)(billed)
+
+    def _record_usage(self, billed: BilledEvent) -> bool:
+        """Record the event's cost; whether the user is now past their budget."""
+        # The key that started the call pays for all of it (a call from before keys were kept
+        # on calls falls back to what the policy resolves now).
+        key_source = self.call.key_source or api_key_source(
+            user=self.call.user, config=voice_config_get()
+        )
+        model = self.call.model
+        if billed.kind == UsageRecord.Kind.REALTIME_TRANSCRIPTION:
+            model = voice_config_get().transcription_model
+        usage_record(
+            user=self.call.user,
+            call=self.call,
+            kind=billed.kind,
+            model=model,
+            key_source=key_source,
+            units=billed.units,
+            upstream_id=billed.upstream_id,
+        )
+        return key_source == KeySource.SERVER and budget_get(user=self.call.user).exceeded
 
     async def on_end(self) -> None:
         await self._save(self.items.flush())

@@ -192,12 +192,20 @@ def _chat_problem(body) -> web.Response | None:
 
 
 def _chat_usage(body: dict, reply: str) -> dict:
+    """OpenAI's `CompletionUsage`, details included (nothing cached, no audio or reasoning)."""
     prompt = sum(len(tokens(_content_text(m.get("content")))) + 4 for m in body["messages"])
     completion = len(tokens(reply))
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
     }
 
 

@@ -1,10 +1,11 @@
 """Small factories for the models; each makes a valid row with overridable fields."""
 
 import itertools
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 
-from voice.models import Call, Conversation, Message
+from voice.models import Call, Conversation, Message, Price, UsageRecord
 
 _numbers = itertools.count(1)
 
@@ -32,3 +33,18 @@ def make_message(call: Call, **fields) -> Message:
     fields.setdefault("role", "user")
     fields.setdefault("text", "hello")
     return Message.objects.create(conversation=call.conversation, call=call, **fields)
+
+
+def make_price(model: str, **usd_per_unit) -> list[Price]:
+    """Prices of `model`, e.g. make_price("gpt-4o-mini", text_in="0.15", text_out="0.60")."""
+    return [
+        Price.objects.update_or_create(model=model, unit=unit, defaults={"usd": Decimal(usd)})[0]
+        for unit, usd in usd_per_unit.items()
+    ]
+
+
+def make_usage(user, *, cost: str, call=None, **fields) -> UsageRecord:
+    fields.setdefault("kind", UsageRecord.Kind.REPLY)
+    fields.setdefault("model", "gpt-4o-mini")
+    fields.setdefault("key_source", "server")
+    return UsageRecord.objects.create(user=user, call=call, cost=Decimal(cost), **fields)

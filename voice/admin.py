@@ -1,13 +1,32 @@
-"""Admin: users' keys (write-only, shown masked), the voice configuration singleton, and
-read-only calls and conversations with their messages."""
+"""Admin: users' keys (write-only, shown masked), the voice configuration singleton,
+read-only calls and conversations with their messages, and usage: editable prices, per-user
+budgets, and every billable use with totals per user and day (CSV too)."""
+
+import csv
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from voice import selectors
-from voice.models import Call, Conversation, Message, UserApiKey, VoiceConfig, VoicePreference
+from voice.models import (
+    PRICE_UNIT_LABELS,
+    Call,
+    Conversation,
+    Message,
+    Price,
+    Unit,
+    UsageRecord,
+    UserApiKey,
+    UserBudget,
+    VoiceConfig,
+    VoicePreference,
+)
 from voice.services import keys as key_services
 from voice.validators import OPENAI_KEY_PATTERN
 
@@ -72,7 +91,14 @@ class VoiceConfigAdmin(admin.ModelAdmin):
         ("Both modes", {"fields": ["instructions", "key_policy", "context_messages"]}),
         (
             "Limits",
-            {"fields": ["max_call_minutes", "idle_hangup_minutes", "call_starts_per_minute"]},
+            {
+                "fields": [
+                    "max_call_minutes",
+                    "idle_hangup_minutes",
+                    "call_starts_per_minute",
+                    "monthly_budget_usd",
+                ]
+            },
         ),
     ]
     readonly_fields = ["updated_at"]
@@ -161,3 +187,136 @@ class ConversationAdmin(KeepsLiveCallsAdmin):
     def live_calls(self, objs) -> list[Call]:
         ids = [conversation.pk for conversation in objs]
         return list(Call.objects.filter(conversation__in=ids, status__in=Call.LIVE_STATUSES))
+
+
+# --- usage, prices and budgets -----------------------------------------------------------------
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows([_csv_cell(value) for value in row] for row in rows)
+    return response
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    list_display = ["model", "unit", "usd", "per", "updated_at"]
+    list_editable = ["usd"]
+    list_filter = ["unit"]
+    search_fields = ["model"]
+
+    @admin.display(description="USD per")
+    def per(self, price: Price) -> str:
+        return PRICE_UNIT_LABELS[price.unit]
+
+
+@admin.register(UserBudget)
+class UserBudgetAdmin(admin.ModelAdmin):
+    list_display = ["user", "monthly_usd", "spent_this_month", "updated_at"]
+    search_fields = ["user__username", "user__email"]
+    autocomplete_fields = ["user"]
+
+    @admin.display(description="spent this month (server key, USD)")
+    def spent_this_month(self, budget: UserBudget) -> Decimal:
+        return selectors.budget_get(user=budget.user).spent_usd
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(ReadOnlyAdmin):
+    """Every billable use, filterable by date, model, key source and kind; the list shows the
+    total of what is filtered, and the summary the same per user and day (both as CSV)."""
+
+    change_list_template = "admin/voice/usagerecord/change_list.html"
+    list_display = ["created_at", "user", "kind", "model", "key_source", "cost", "call"]
+    list_filter = [("created_at", admin.DateFieldListFilter), "key_source", "kind", "model"]
+    search_fields = ["user__username", "user__email", "model"]
+    date_hierarchy = "created_at"
+    list_select_related = ["user"]
+    actions = ["export_csv"]
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # the month's spending is what budgets count
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("summary/", view(self.summary_view), name="voice_usagerecord_summary"),
+            path("summary.csv", view(self.summary_csv), name="voice_usagerecord_summary_csv"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            totals = selectors.usage_totals(records=changelist.queryset)
+            response.context_data["usage_total"] = totals["cost"]
+        return response
+
+    @admin.action(description="Export the selected records as CSV")
+    def export_csv(self, request: HttpRequest, queryset) -> HttpResponse:
+        header = ["created_at", "user", "call", "kind", "model", "key_source", *Unit.values]
+        records = queryset.select_related("user").order_by("created_at")
+        return _csv_response(
+            "voice-usage.csv", [*header, "cost_usd"], (_record_row(r) for r in records)
+        )
+
+    def summary_view(self, request: HttpRequest) -> HttpResponse:
+        return self._summary(request, self._summary_page)
+
+    def summary_csv(self, request: HttpRequest) -> HttpResponse:
+        return self._summary(request, self._summary_file)
+
+    def _summary(self, request: HttpRequest, answer) -> HttpResponse:
+        """The records the changelist shows for the same query string, per user and day."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            records = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:  # a hand-edited query string
+            return HttpResponseRedirect(reverse("admin:voice_usagerecord_summary"))
+        return answer(request, records)
+
+    def _summary_page(self, request: HttpRequest, records) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Usage per user and day",
+            "opts": self.model._meta,
+            "units": Unit.values,
+            "rows": selectors.usage_per_user_day(records=records),
+            "totals": selectors.usage_totals(records=records),
+            "query": request.GET.urlencode(),
+        }
+        return TemplateResponse(request, "admin/voice/usagerecord/summary.html", context)
+
+    def _summary_file(self, request: HttpRequest, records) -> HttpResponse:
+        rows = (
+            [row["day"], row["username"], *row["units"].values(), row["cost"]]
+            for row in selectors.usage_per_user_day(records=records)
+        )
+        header = ["day", "user", *Unit.values, "cost_usd"]
+        return _csv_response("voice-usage-per-user-day.csv", header, rows)
+
+
+def _record_row(record: UsageRecord) -> list:
+    return [
+        record.created_at.isoformat(),
+        record.user.get_username(),
+        record.call_id,
+        record.kind,
+        record.model,
+        record.key_source,
+        *record.units.values(),
+        record.cost,
+    ]

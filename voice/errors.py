@@ -7,6 +7,7 @@ by the upstream client, once.
 
 import math
 from dataclasses import dataclass, field
+from datetime import date
 
 # Every code an error can carry, by the HTTP status that carries it, with when it happens: the
 # schema and API.md's table list exactly these (tests/voice/test_error_codes.py checks the
@@ -22,6 +23,10 @@ CODES: dict[int, dict[str, str]] = {
         "invalid_audio": "a recording that is not webm/ogg/wav/mp3/m4a audio, or undecodable",
     },
     401: {"not_authenticated": "no session or token, or a wrong token"},
+    402: {
+        "budget_exceeded": "the month's budget of the server's key is spent (the body says "
+        "when it resets: resets_at)",
+    },
     403: {"permission_denied": "not allowed, e.g. a session write without the CSRF token"},
     404: {"not_found": "no such URL or object, also for another user's objects"},
     405: {"method_not_allowed": "the path exists, the method does not"},
@@ -115,4 +120,14 @@ def key_unreadable() -> VoiceError:
         "encryption keys, or set your key again.",
         code="key_unreadable",
         status=500,
+    )
+
+
+def budget_exceeded(*, resets_at: date) -> VoiceError:
+    return VoiceError(
+        f"You have used this month's voice budget. It resets on "
+        f"{resets_at.day} {resets_at:%B %Y} (UTC).",
+        code="budget_exceeded",
+        status=402,
+        extra={"resets_at": resets_at.isoformat()},
     )

@@ -7,12 +7,14 @@ beyond their own invariants.
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from voice import defaults
 from voice.validators import validate_model_id, validate_turn_detection, validate_voice_list
@@ -131,6 +133,19 @@ class VoiceConfig(models.Model):
         default=defaults.CONTEXT_MESSAGES,
         validators=[MaxValueValidator(200)],
         help_text="Earlier messages sent into a continued call (0: none).",
+    )
+    monthly_budget_usd = models.DecimalField(
+        "monthly budget (USD)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=(
+            "What each user may spend a calendar month (UTC) on calls paid by the server's key; "
+            "blank: unlimited. Per-user overrides are under User budgets; calls paid by a "
+            "user's own key never count."
+        ),
     )
     stt_model = models.CharField(
         "speech-to-text model",
@@ -372,3 +387,140 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.text[:60]}"
+
+
+# --- usage, prices and budgets -----------------------------------------------------------------
+
+
+class KeySource(models.TextChoices):
+    USER = "user", "the user's own key"
+    SERVER = "server", "the server's key"
+
+
+class Unit(models.TextChoices):
+    """What OpenAI bills, as one usage record counts it; prices are per `UNIT_PER` of each."""
+
+    TEXT_IN = "text_in", "text input tokens"
+    TEXT_IN_CACHED = "text_in_cached", "cached text input tokens"
+    TEXT_OUT = "text_out", "text output tokens"
+    AUDIO_IN = "audio_in", "audio input tokens"
+    AUDIO_IN_CACHED = "audio_in_cached", "cached audio input tokens"
+    AUDIO_OUT = "audio_out", "audio output tokens"
+    AUDIO_SECONDS = "audio_seconds", "seconds of audio input"
+    CHARACTERS = "characters", "characters of text input"
+
+
+# A price is USD per 1M tokens or characters, and per minute of audio, as OpenAI publishes them.
+UNIT_PER = {unit: Decimal(1_000_000) for unit in Unit} | {Unit.AUDIO_SECONDS: Decimal(60)}
+PRICE_UNIT_LABELS = {
+    unit: ("per minute" if per == 60 else "per 1M") for unit, per in UNIT_PER.items()
+}
+
+
+class Price(models.Model):
+    """One model's price for one unit. Edited in the admin; a usage record keeps the cost at
+    the prices of the moment it was recorded, so a change applies from then on."""
+
+    model = models.CharField(
+        max_length=100,
+        validators=[validate_model_id],
+        help_text="The model id as sent to OpenAI; also prices its dated snapshots "
+        "(gpt-4o-mini prices gpt-4o-mini-2024-07-18) unless they have their own rows.",
+    )
+    unit = models.CharField(max_length=20, choices=Unit.choices)
+    usd = models.DecimalField(
+        "USD",
+        max_digits=12,
+        decimal_places=6,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="USD per 1M tokens or characters; per minute for seconds of audio.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model", "unit"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "unit"], name="voice_price_model_unit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model}: ${self.usd} {PRICE_UNIT_LABELS[self.unit]} {self.get_unit_display()}"
+
+
+class UsageRecord(models.Model):
+    """One billable upstream event (a Realtime response, a transcription, a reply, a speech),
+    with the units OpenAI reported and their cost at the prices of that moment."""
+
+    class Kind(models.TextChoices):
+        REALTIME_RESPONSE = "realtime_response", "Realtime response"
+        REALTIME_TRANSCRIPTION = "realtime_transcription", "Realtime input transcription"
+        TRANSCRIPTION = "transcription", "Legacy speech-to-text"
+        REPLY = "reply", "Legacy reply"
+        SPEECH = "speech", "Legacy speech"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="voice_usage"
+    )
+    call = models.ForeignKey(
+        Call, on_delete=models.SET_NULL, null=True, blank=True, related_name="usage"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    model = models.CharField(max_length=100)
+    key_source = models.CharField(max_length=10, choices=KeySource.choices)
+    # OpenAI's id of what was billed (a response id), so a replayed event is recorded once.
+    upstream_id = models.CharField(max_length=100, blank=True)
+    text_in = models.PositiveBigIntegerField(default=0)
+    text_in_cached = models.PositiveBigIntegerField(default=0)
+    text_out = models.PositiveBigIntegerField(default=0)
+    audio_in = models.PositiveBigIntegerField(default=0)
+    audio_in_cached = models.PositiveBigIntegerField(default=0)
+    audio_out = models.PositiveBigIntegerField(default=0)
+    audio_seconds = models.DecimalField(max_digits=10, decimal_places=3, default=Decimal("0"))
+    characters = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(
+        "cost (USD)", max_digits=12, decimal_places=6, help_text="At the prices of that moment."
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "key_source", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call", "upstream_id"],
+                condition=~models.Q(upstream_id=""),
+                name="voice_usage_upstream_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.model}): ${self.cost}"
+
+    @property
+    def units(self) -> dict:
+        return {unit: getattr(self, unit) for unit in Unit.values}
+
+
+class UserBudget(models.Model):
+    """An admin's override of the configuration's monthly budget for one user."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="voice_budget"
+    )
+    monthly_usd = models.DecimalField(
+        "monthly budget (USD)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Replaces the configuration's budget for this user; blank: unlimited.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "user budget"
+
+    def __str__(self) -> str:
+        limit = "unlimited" if self.monthly_usd is None else f"${self.monthly_usd} a month"
+        return f"{self.user}: {limit}"

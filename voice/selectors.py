@@ -1,13 +1,18 @@
 """Reads of the voice module. A user only ever reaches their own rows: others' are not found."""
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -17,8 +22,13 @@ from voice.models import (
     CallLimits,
     Conversation,
     KeyPolicy,
+    KeySource,
     Message,
+    Price,
+    Unit,
+    UsageRecord,
     UserApiKey,
+    UserBudget,
     VoiceConfig,
     VoicePreference,
 )
@@ -226,3 +236,142 @@ def conversation_context(
             break
         kept.append(message)
     return kept[::-1]
+
+
+# --- usage, prices and budgets -----------------------------------------------------------------
+
+
+SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+
+
+def api_key_source(*, user: AbstractBaseUser, config: VoiceConfig) -> str | None:
+    """Who would pay for this user's calls ("user" or "server"), like `api_key_resolve` but
+    without decrypting anything: None when no key is usable."""
+    if config.key_policy_allows(KeyPolicy.USER) and UserApiKey.objects.filter(user=user).exists():
+        return KeySource.USER
+    if config.key_policy_allows(KeyPolicy.SERVER) and settings.OPENAI_API_KEY:
+        return KeySource.SERVER
+    return None
+
+
+def price_table(*, model: str) -> dict[str, Decimal]:
+    """USD per unit (see `UNIT_PER`) for `model`: its own rows, else, for a dated snapshot
+    (gpt-4o-mini-tts-2025-12-15), those of the model it is a snapshot of."""
+    rows = list(Price.objects.filter(model=model))
+    if not rows and SNAPSHOT_SUFFIX.search(model):
+        rows = list(Price.objects.filter(model=SNAPSHOT_SUFFIX.sub("", model)))
+    return {row.unit: row.usd for row in rows}
+
+
+def month_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """The calendar month (UTC) around `now`: budgets reset at 00:00 UTC on the 1st."""
+    start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+    return start, end
+
+
+@dataclass(frozen=True)
+class Budget:
+    monthly_usd: Decimal | None  # None: unlimited
+    spent_usd: Decimal  # this month, of the server's key
+    resets_at: date
+
+    @property
+    def exceeded(self) -> bool:
+        return self.monthly_usd is not None and self.spent_usd >= self.monthly_usd
+
+
+def budget_limit(*, user: AbstractBaseUser, config: VoiceConfig | None = None) -> Decimal | None:
+    """The user's monthly budget: the admin's override for them, else the configuration's."""
+    override = UserBudget.objects.filter(user=user).first()
+    if override is not None:
+        return override.monthly_usd
+    return (config or voice_config_get()).monthly_budget_usd
+
+
+def budget_get(*, user: AbstractBaseUser, now: datetime | None = None) -> Budget:
+    """This month's budget and what the user spent of the server's key against it."""
+    start, end = month_bounds(now or timezone.now())
+    spent = UsageRecord.objects.filter(
+        user=user, key_source=KeySource.SERVER, created_at__gte=start, created_at__lt=end
+    ).aggregate(total=Sum("cost"))["total"]
+    return Budget(monthly_usd=budget_limit(user=user), spent_usd=_usd(spent), resets_at=end.date())
+
+
+def call_cost(*, call: Call) -> Decimal:
+    """What the call has cost so far, whoever paid."""
+    return _usd(UsageRecord.objects.filter(call=call).aggregate(total=Sum("cost"))["total"])
+
+
+def _usd(amount: Decimal | None) -> Decimal:
+    """A sum of costs, to the micro-dollar (SQLite sums decimals with more places)."""
+    return (amount or Decimal(0)).quantize(Decimal("0.000001"))
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+_UNIT_SUMS = {f"sum_{unit}": Sum(unit) for unit in Unit.values} | {"sum_cost": Sum("cost")}
+
+
+def _usage_row(row: dict) -> dict:
+    units = {unit: row[f"sum_{unit}"] or 0 for unit in Unit.values}
+    units[Unit.AUDIO_SECONDS] = Decimal(units[Unit.AUDIO_SECONDS]).quantize(Decimal("0.001"))
+    return {"cost": _usd(row["sum_cost"]), "units": units}
+
+
+def usage_report(*, user: AbstractBaseUser | None, start: date, end: date, group: str) -> dict:
+    """Usage from `start` to `end` (whole UTC days, both included), per day or per call, with
+    the total; `user` None means everyone's (for staff)."""
+    records = UsageRecord.objects.filter(
+        created_at__gte=_utc_midnight(start), created_at__lt=_utc_midnight(end + timedelta(1))
+    )
+    if user is not None:
+        records = records.filter(user=user)
+    if group == "call":
+        rows = records.values("call").annotate(first=Min("created_at"), **_UNIT_SUMS)
+        results = [{"call": r["call"], **_usage_row(r)} for r in rows.order_by("first")]
+    else:
+        days = records.annotate(date=TruncDate("created_at", tzinfo=UTC)).values("date")
+        rows = days.annotate(**_UNIT_SUMS).order_by("date")
+        results = [{"date": r["date"], **_usage_row(r)} for r in rows]
+    total = records.aggregate(total=Sum("cost"))["total"]
+    return {"total_cost": _usd(total), "results": results}
+
+
+def usage_subject(*, viewer: AbstractBaseUser, user: str | None) -> AbstractBaseUser | None:
+    """Whose usage `viewer` asked for: their own by default; staff may name a user id, or
+    "all" (None) for everyone's."""
+    if user is None or user == str(viewer.pk):
+        return viewer
+    if not viewer.is_staff:
+        raise errors.VoiceError(
+            "Only staff can see other users' usage.", code="permission_denied", status=403
+        )
+    if user == "all":
+        return None
+    subject = get_user_model().objects.filter(pk=int(user)).first()
+    if subject is None:
+        raise errors.not_found("That user")
+    return subject
+
+
+def usage_totals(*, records: QuerySet[UsageRecord]) -> dict:
+    """The summed units and cost of `records`."""
+    return _usage_row(records.order_by().aggregate(**_UNIT_SUMS))
+
+
+def usage_per_user_day(*, records: QuerySet[UsageRecord]) -> list[dict]:
+    """`records` summed per UTC day and user, newest day first."""
+    rows = (
+        records.annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day", "user__username")
+        .annotate(**_UNIT_SUMS)
+        .order_by("-day", "user__username")
+    )
+    return [{"day": r["day"], "username": r["user__username"], **_usage_row(r)} for r in rows]

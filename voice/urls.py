@@ -9,6 +9,7 @@ urlpatterns = [
     path("voice/preferences", apis.VoicePreferencesApi.as_view(), name="voice-preferences"),
     path("voice/key", apis.ApiKeyApi.as_view(), name="voice-key"),
     path("voice/token", apis.ApiTokenApi.as_view(), name="voice-token"),
+    path("voice/usage", apis.UsageApi.as_view(), name="voice-usage"),
     path("calls", apis.CallListApi.as_view(), name="call-list"),
     path("calls/<uuid:call_id>", apis.CallDetailApi.as_view(), name="call-detail"),
     path(

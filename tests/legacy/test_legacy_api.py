@@ -192,10 +192,15 @@ def test_a_reply_needs_text(api, legacy_call):
 
 
 @STREAMING
-async def test_speech_streams_audio_in_the_asked_format(aapi, fast_upstream):
+async def test_speech_streams_audio_in_the_asked_format(aapi, legacy_call, fast_upstream):
     response = await aapi.post(
         "/api/legacy/speech",
-        {"text": "Hello **there**, friend.", "voice": "nova", "format": "wav"},
+        {
+            "call": legacy_call["id"],
+            "text": "Hello **there**, friend.",
+            "voice": "nova",
+            "format": "wav",
+        },
         format="json",
     )
 
@@ -209,15 +214,23 @@ async def test_speech_streams_audio_in_the_asked_format(aapi, fast_upstream):
     assert received["json"]["model"] == "gpt-4o-mini-tts"
 
 
-def test_speech_with_an_unknown_voice_is_invalid_voice(api, fast_upstream):
-    response = api.post("/api/legacy/speech", {"text": "Hi", "voice": "darth"}, format="json")
+def test_speech_with_an_unknown_voice_is_invalid_voice(api, legacy_call):
+    response = api.post(
+        "/api/legacy/speech",
+        {"call": legacy_call["id"], "text": "Hi", "voice": "darth"},
+        format="json",
+    )
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_voice"
 
 
-def test_speech_of_only_code_is_refused(api, fast_upstream):
-    response = api.post("/api/legacy/speech", {"text": "```\nprint(1)\n```"}, format="json")
+def test_speech_of_only_code_is_refused(api, legacy_call):
+    response = api.post(
+        "/api/legacy/speech",
+        {"call": legacy_call["id"], "text": "```\nprint(1)\n```"},
+        format="json",
+    )
 
     assert response.status_code == 400
 
@@ -238,7 +251,9 @@ def test_upstream_failures_map_on_every_legacy_endpoint(
     answers = [
         transcribe(api, legacy_call["id"], wav_bytes()),
         api.post("/api/legacy/replies", {"call": legacy_call["id"], "text": "hi"}, format="json"),
-        api.post("/api/legacy/speech", {"text": "Hello."}, format="json"),
+        api.post(
+            "/api/legacy/speech", {"call": legacy_call["id"], "text": "Hello."}, format="json"
+        ),
     ]
 
     for response in answers:
@@ -281,10 +296,11 @@ def test_each_legacy_endpoint_is_throttled_per_user(api, legacy_call, monkeypatc
         "THROTTLE_RATES",
         {"legacy_transcriptions": "2/min", "legacy_replies": "2/min", "legacy_speech": "2/min"},
     )
+    speech = {"call": legacy_call["id"], "text": "Hi."}
     for _ in range(2):
-        assert api.post("/api/legacy/speech", {"text": "Hi."}, format="json").status_code == 200
+        assert api.post("/api/legacy/speech", speech, format="json").status_code == 200
 
-    response = api.post("/api/legacy/speech", {"text": "Hi."}, format="json")
+    response = api.post("/api/legacy/speech", speech, format="json")
 
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "throttled"
@@ -317,7 +333,9 @@ async def test_the_callers_as_heard_save_made_mid_stream_is_not_overwritten_by_t
 
 
 @STREAMING
-async def test_the_spoken_text_is_prepared_off_the_event_loop(aapi, fast_upstream, monkeypatch):
+async def test_the_spoken_text_is_prepared_off_the_event_loop(
+    aapi, legacy_call, fast_upstream, monkeypatch
+):
     import threading
 
     from legacy_voice import services
@@ -330,7 +348,7 @@ async def test_the_spoken_text_is_prepared_off_the_event_loop(aapi, fast_upstrea
 
     monkeypatch.setattr(services, "speakable", recording_speakable)
 
-    response = await aapi.post("/api/legacy/speech", {"text": "Hello."})
+    response = await aapi.post("/api/legacy/speech", {"call": legacy_call["id"], "text": "Hello."})
     await body(response)
 
     assert response.status_code == 200
@@ -338,8 +356,9 @@ async def test_the_spoken_text_is_prepared_off_the_event_loop(aapi, fast_upstrea
 
 
 @STREAMING
-async def test_text_that_froze_the_server_is_spoken_at_once(aapi, fast_upstream):
-    response = await aapi.post("/api/legacy/speech", {"text": "One" + "\n" * 4000 + "two"})
+async def test_text_that_froze_the_server_is_spoken_at_once(aapi, legacy_call, fast_upstream):
+    text = "One" + "\n" * 4000 + "two"
+    response = await aapi.post("/api/legacy/speech", {"call": legacy_call["id"], "text": text})
     await body(response)
 
     assert response.status_code == 200

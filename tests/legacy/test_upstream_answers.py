@@ -25,12 +25,13 @@ def mock_upstream(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_speech_answered_with_an_empty_body_is_upstream_error(aapi, mock_upstream):
+async def test_speech_answered_with_an_empty_body_is_upstream_error(aapi, user, mock_upstream):
     mock_upstream(
         lambda request: httpx.Response(200, content=b"", headers={"Content-Type": "audio/mpeg"})
     )
+    call = await sync_to_async(make_call)(user, mode="legacy")
 
-    response = await aapi.post("/api/legacy/speech", {"text": "Hello."})
+    response = await aapi.post("/api/legacy/speech", {"call": str(call.id), "text": "Hello."})
 
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "upstream_error"

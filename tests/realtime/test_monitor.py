@@ -165,6 +165,7 @@ class RecordingTranscriber:
 
     def __init__(self, *, call) -> None:
         self.call = call
+        self.over_budget = False
 
     async def on_join(self, send, *, first: bool) -> None:
         self.joins.append(first)

@@ -43,6 +43,7 @@ def test_a_call_has_the_contract_shape(api, user):
         "ended_at",
         "ended_reason",
         "transcript",
+        "cost",  # added with usage: USD so far, as a string
     }
     assert body["conversation"] == str(call.conversation_id)
     assert body["ended_reason"] is None

@@ -17,9 +17,10 @@ from django.utils import timezone
 from voice import crypto, errors
 from voice.events import publish_monitor_wake, publish_to_user
 from voice.models import Call, CallLease, CallLimits, Conversation, Message, VoiceConfig
-from voice.selectors import voice_config_get
+from voice.selectors import api_key_source, voice_config_get
 from voice.serializers import CallSerializer
 from voice.services.keys import ResolvedKey
+from voice.services.usage import usage_budget_check
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +47,10 @@ def _locked(call: Call) -> Call:
 
 
 def call_start_check(*, user: AbstractBaseUser, config: VoiceConfig) -> list[Call]:
-    """The rules for starting a call: no live call (stale ones are ended first) and at most
+    """The rules for starting a call: no live call (stale ones are ended first), at most
     `call_starts_per_minute` starts in any minute, counted from the calls table so the limit
-    holds across server processes. One read, and a write only when stale calls need ending.
+    holds across server processes, and budget left when the server's key pays. Reads only; a
+    write only when stale calls need ending.
 
     Returns the stale calls it ended, so they can be hung up upstream.
     """
@@ -69,6 +71,8 @@ def call_start_check(*, user: AbstractBaseUser, config: VoiceConfig) -> list[Cal
         raise errors.throttled(
             wait_seconds=(oldest_counted + START_RATE_WINDOW - now).total_seconds()
         )
+    # Before any upstream cost: a month's budget of the server's key spent is a 402.
+    usage_budget_check(user=user, key_source=api_key_source(user=user, config=config))
     return expired
 
 

@@ -330,7 +330,7 @@ export class LegacyCall extends EventTarget {
   async #speech(text, signal) {
     const response = await apiFetch("/api/legacy/speech", {
       method: "POST",
-      body: { text, voice: this.options.voice || undefined, format: SPEECH_FORMAT },
+      body: { call: this.call.id, text, voice: this.options.voice || undefined, format: SPEECH_FORMAT },
       signal,
     });
     const bytes = new Int16Array(await response.arrayBuffer());

@@ -5,6 +5,7 @@ import { api } from "../../js/api.js";
 import { AudioLevel } from "../../js/audio_level.js";
 import { StatusSocket } from "../../js/status_socket.js";
 import { TranscriptView } from "../../js/transcript_view.js";
+import { showCallCost } from "./call_cost.js";
 import { offerLegacy } from "./fallback.js";
 import { setUpKeyDialog } from "./key_dialog.js";
 
@@ -16,6 +17,7 @@ const ui = {
   status: $("#call-status"),
   ring: $("#level-ring"),
   elapsed: $("#elapsed"),
+  cost: $("#call-cost"),
   start: $("#call-start"),
   end: $("#call-end"),
   mute: $("#call-mute"),
@@ -64,6 +66,7 @@ function setStatus(word) {
   ui.end.hidden = !live;
   ui.mute.disabled = !live;
   ui.mode.disabled = live; // one mode per call
+  if (live) ui.cost.hidden = true;
 }
 
 function showProblem(message, { retry = true, legacy = false } = {}) {
@@ -274,6 +277,8 @@ function endCall() {
 }
 
 function stopCall() {
+  const ended = call?.call?.id;
+  if (ended) showCallCost(ui.cost, ended, (id) => api(`/api/calls/${id}`));
   call = null;
   updateStartButton();
   stopTimer();

@@ -1,0 +1,28 @@
+// What the ended call cost, in the call bar (`call-cost`). The server prices the call's usage
+// (GET /api/calls/<id> → "cost", USD as a decimal string); this only shows it.
+
+const USD = new Intl.NumberFormat("en-US", {
+  style: "currency",
+  currency: "USD",
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 4, // a short call costs fractions of a cent
+});
+
+export function formatCost(cost) {
+  const amount = Number(cost);
+  if (!Number.isFinite(amount)) return "";
+  if (amount > 0 && amount < 0.0001) return "Cost: under $0.0001";
+  return `Cost: ${USD.format(amount)}`;
+}
+
+// `fetchCall(id)` answers the call's detail; a failure leaves the cost hidden (it is a courtesy,
+// not part of the call).
+export async function showCallCost(element, callId, fetchCall) {
+  element.hidden = true;
+  const call = await fetchCall(callId).catch(() => null);
+  const text = call ? formatCost(call.cost) : "";
+  if (!text) return;
+  element.textContent = text;
+  element.dataset.callId = callId;
+  element.hidden = false;
+}
