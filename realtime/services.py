@@ -19,7 +19,7 @@ from realtime import client
 from voice import errors
 from voice.db import release_connection
 from voice.errors import VoiceError
-from voice.models import Call, Mode, VoiceConfig
+from voice.models import Call, EndReason, Mode, VoiceConfig
 from voice.selectors import preference_get, voice_config_get
 from voice.services.calls import (
     call_start,
@@ -148,7 +148,11 @@ async def _create_upstream(
         raise
     except BaseException:  # the client went away mid-offer: free the slot at once
         await asyncio.shield(
-            fail(call=reservation.call, reason="page_closed", new_conversation=new_conversation)
+            fail(
+                call=reservation.call,
+                reason=EndReason.PAGE_CLOSED,
+                new_conversation=new_conversation,
+            )
         )
         raise
 
@@ -160,7 +164,7 @@ async def _abandon(reservation: _Reservation, upstream_call_id: str, new_convers
     except VoiceError as exc:
         logger.warning("Call %s: hanging up an unused call failed (%s)", reservation.call, exc.code)
     await sync_to_async(call_start_failed)(
-        call=reservation.call, reason="page_closed", new_conversation=new_conversation
+        call=reservation.call, reason=EndReason.PAGE_CLOSED, new_conversation=new_conversation
     )
 
 

@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from realtime.transcriber import CallTranscriber
+from voice.models import EndReason
 from voice.pipelines import WatchedCall
 
 logger = logging.getLogger(__name__)
@@ -26,8 +27,8 @@ logger = logging.getLogger(__name__)
 _connection_logger = logging.getLogger(f"{__name__}.connection")
 _connection_logger.setLevel(logging.WARNING)
 
-UPSTREAM_ENDED = "upstream_ended"
-BUDGET_EXCEEDED = "budget_exceeded"
+UPSTREAM_ENDED = EndReason.UPSTREAM_ENDED
+BUDGET_EXCEEDED = EndReason.BUDGET_EXCEEDED
 # Someone spoke, or a reply began: the events that count as activity for the idle limit.
 ACTIVITY_EVENTS = frozenset(
     {

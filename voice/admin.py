@@ -5,8 +5,9 @@ budgets, and every billable use with totals per user and day (CSV too)."""
 import csv
 from decimal import Decimal
 
+from asgiref.sync import async_to_sync
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -18,6 +19,7 @@ from voice.models import (
     PRICE_UNIT_LABELS,
     Call,
     Conversation,
+    EndReason,
     Message,
     Price,
     Unit,
@@ -28,6 +30,8 @@ from voice.models import (
     VoicePreference,
 )
 from voice.services import keys as key_services
+from voice.services.calls import call_end
+from voice.services.hangups import calls_hang_up
 from voice.validators import OPENAI_KEY_PATTERN
 
 
@@ -169,10 +173,18 @@ class KeepsLiveCallsAdmin(ReadOnlyAdmin):
 @admin.register(Call)
 class CallAdmin(KeepsLiveCallsAdmin):
     list_display = ["id", "user", "mode", "status", "model", "started_at", "ended_reason"]
-    list_filter = ["mode", "status"]
+    list_filter = ["mode", "status", "ended_reason"]
     search_fields = ["user__username", "user__email", "upstream_call_id", "id"]
     date_hierarchy = "started_at"
     inlines = [CallMessageInline]
+    actions = ["end_calls"]
+
+    @admin.action(description="End the selected live calls (hung up at OpenAI)")
+    def end_calls(self, request, queryset) -> None:
+        ended = [call_end(call=call, reason=EndReason.ADMIN) for call in queryset if call.is_live]
+        # One attempt each: the monitor's sweep retries a hangup that fails (the key is kept).
+        async_to_sync(calls_hang_up)(ended, attempts=1)
+        self.message_user(request, f"Ended {len(ended)} live call(s).", messages.SUCCESS)
 
     def live_calls(self, objs) -> list[Call]:
         return [call for call in objs if call.is_live]

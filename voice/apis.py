@@ -18,7 +18,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from voice import errors, limits, selectors
-from voice.models import Message, Mode
+from voice.models import EndReason, Message, Mode
 from voice.schema import ERRORS
 from voice.serializers import CallSerializer, ItemSerializer
 from voice.services import calls as call_services
@@ -381,8 +381,9 @@ class CallEndApi(AsyncAPIView):
         reason = serializers.RegexField(
             r"^[a-z0-9_]{1,64}$",
             required=False,
-            default="hangup",
-            help_text="A short snake_case reason, e.g. hangup, error, ice_failed.",
+            default=EndReason.USER,
+            help_text="Why the call ended: user (the default: the caller hung up), page_closed, "
+            "other_tab, or a client failure as a short snake_case code (e.g. ice_failed).",
         )
 
     @extend_schema(

@@ -23,6 +23,22 @@ from voice.validators import validate_model_id, validate_turn_detection, validat
 CONNECTING_TIMEOUT = timedelta(seconds=60)
 
 
+class EndReason(models.TextChoices):
+    """Why a call ended (`Call.ended_reason`, API.md). A call that failed to start keeps the
+    error code instead, and a client may report a failure of its own (e.g. `ice_failed`)."""
+
+    USER = "user", "The caller hung up"
+    PAGE_CLOSED = "page_closed", "The page was closed or reloaded"
+    OTHER_TAB = "other_tab", "Ended from another tab"
+    MAX_DURATION = "max_duration", "Reached the longest call"
+    IDLE = "idle", "Nobody spoke for the idle limit"
+    BUDGET_EXCEEDED = "budget_exceeded", "The month's budget was spent"
+    UPSTREAM_ENDED = "upstream_ended", "OpenAI ended it"
+    CONNECT_TIMEOUT = "connect_timeout", "Never connected"
+    ASSISTANT = "assistant", "The assistant ended it"
+    ADMIN = "admin", "An administrator ended it"
+
+
 class Mode(models.TextChoices):
     REALTIME = "realtime", "Realtime (speech to speech over WebRTC)"
     LEGACY = "legacy", "Legacy (speech to text, reply, text to speech)"
@@ -325,14 +341,14 @@ class Call(models.Model):
         forgotten tab): never connected within CONNECTING_TIMEOUT, active past the admin's
         longest call, or nobody spoke within the idle limit (`CallQuerySet.stale` in SQL)."""
         if self.status == self.Status.CONNECTING and self.started_at < now - CONNECTING_TIMEOUT:
-            return "connect_timeout"
+            return EndReason.CONNECT_TIMEOUT
         if self.status != self.Status.ACTIVE:
             return None
         began = self.connected_at or self.started_at
         if began < now - limits.max_duration:
-            return "max_duration"
+            return EndReason.MAX_DURATION
         if self.last_activity_at and self.last_activity_at < now - limits.idle:
-            return "idle"
+            return EndReason.IDLE
         return None
 
 

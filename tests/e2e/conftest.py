@@ -3,6 +3,9 @@ serving the test database and the simulator playing OpenAI over real WebRTC."""
 
 import os
 import shutil
+import subprocess
+import sys
+import threading
 import wave
 from pathlib import Path
 
@@ -49,7 +52,7 @@ def playwright():
         yield playwright
 
 
-def launch(playwright, wav: Path):
+def launch(playwright, wav: Path, *extra_args: str):
     return playwright.chromium.launch(
         executable_path=CHROMIUM,
         args=[
@@ -58,6 +61,7 @@ def launch(playwright, wav: Path):
             "--allow-loopback-in-peer-connection",
             "--autoplay-policy=no-user-gesture-required",
             f"--use-file-for-fake-audio-capture={wav}",
+            *extra_args,
         ],
     )
 
@@ -76,9 +80,15 @@ def calm_browser(playwright, calm_speech_wav):
     browser.close()
 
 
-def new_context(browser, base_url: str):
+def new_context(browser, base_url: str, *, bypass_csp: bool = True):
+    """A fresh browser profile. Tests that wait on page state (`wait_for_function`) need the
+    page's Content-Security-Policy bypassed: Playwright polls with `eval`, which the policy
+    rightly forbids. test_content_security_policy.py runs under the real policy."""
     context = browser.new_context(
-        base_url=base_url, permissions=["microphone"], viewport={"width": 1100, "height": 800}
+        base_url=base_url,
+        permissions=["microphone"],
+        viewport={"width": 1100, "height": 800},
+        bypass_csp=bypass_csp,
     )
     context.set_default_timeout(20_000)
     return context
@@ -111,3 +121,29 @@ def page(context, user):
     page = context.new_page()
     log_in(page, user.username)
     return page
+
+
+@pytest.fixture
+def call_monitor(asgi_server, simulator):
+    """One `manage.py voice_monitor` process beside daphne, as `make run` and production have:
+    it joins each Realtime call's sideband, saves its items and ends calls past their limits.
+    A short sweep, since the in-memory channel layer cannot wake it across processes."""
+    from tests.conftest import SERVER_KEY, _test_database_url
+
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": _test_database_url(),
+        "OPENAI_BASE_URL": simulator.base_url,
+        "OPENAI_API_KEY": SERVER_KEY,
+        "LOG_LEVEL": "WARNING",
+    }
+    args = ["manage.py", "voice_monitor", "--worker-id", "e2e", "--sweep-seconds", "0.2"]
+    worker = subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert "Call monitor" in worker.stdout.readline()  # up and sweeping
+    threading.Thread(target=worker.stdout.read, daemon=True).start()  # a full pipe never stalls it
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=20)

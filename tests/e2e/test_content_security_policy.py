@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, new_context
 from tests.factories import make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -23,6 +23,21 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });
 """
 POLICY_WORDS = ("Content Security Policy", "Content-Security-Policy", "Permissions-Policy")
+
+
+@pytest.fixture
+def context(browser, asgi_server):
+    """Under the page's real policy (the shared contexts bypass it for Playwright's polling)."""
+    context = new_context(browser, asgi_server, bypass_csp=False)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def calm_context(calm_browser, asgi_server):
+    context = new_context(calm_browser, asgi_server, bypass_csp=False)
+    yield context
+    context.close()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ LONG_REPLY = (
 )
 WAYS_TO_LEAVE = ["end", "reload", "close"]
 ENDED_REASONS = {
-    "end": "hangup",
+    "end": "user",
     "reload": "page_closed",
     "close": "page_closed",
     "lost": "channel_closed",

@@ -84,7 +84,7 @@ def test_end_while_the_realtime_session_request_is_out_hangs_up_the_call_it_crea
     second = start_again_and_hang_up(page, user)
     first = Call.objects.exclude(pk=second.pk).get(user=user)
     assert first.status == Call.Status.ENDED
-    assert first.ended_reason == "hangup"
+    assert first.ended_reason == "user"
     assert first.ended_at <= second.started_at  # ended before the second began
     hung_up = {call["id"]: call["hung_up"] for call in upstream.calls()}
     assert hung_up[first.upstream_call_id] is True
@@ -109,6 +109,6 @@ def test_end_while_the_legacy_call_request_is_out_ends_the_call_it_creates(conte
     second = start_again_and_hang_up(page, user)
     first = Call.objects.exclude(pk=second.pk).get(user=user)
     assert first.status == Call.Status.ENDED
-    assert first.ended_reason == "hangup"
+    assert first.ended_reason == "user"
     assert first.ended_at <= second.started_at
     assert first.messages.count() == 0

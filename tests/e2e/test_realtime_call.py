@@ -133,7 +133,7 @@ def test_a_call_ended_elsewhere_ends_here_without_an_error(page, upstream, user)
     # whichever comes first, this is an ending, not an error.
     ended = page.request.post(
         f"/api/calls/{call.id}/end",
-        data={"reason": "ended_from_another_tab"},
+        data={"reason": "other_tab"},
         headers={"X-CSRFToken": page.locator('meta[name="csrf-token"]').get_attribute("content")},
     )
 

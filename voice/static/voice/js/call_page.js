@@ -7,6 +7,7 @@ import { StatusSocket } from "../../js/status_socket.js";
 import { TranscriptView } from "../../js/transcript_view.js";
 import { showCallCost } from "./call_cost.js";
 import { offerLegacy } from "./fallback.js";
+import { endedNotice } from "./end_reasons.js";
 import { setUpKeyDialog } from "./key_dialog.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -140,16 +141,10 @@ function trackCall(update) {
     const current = call; // ended elsewhere: another tab, or the stale-call rule
     setStatus("ended");
     stopCall();
-    current.end(update.ended_reason || "ended_elsewhere");
-    showNotice(endedElsewhere(update.ended_reason));
+    current.end(update.ended_reason || "other_tab");
+    showNotice(endedNotice(update.ended_reason));
   }
   updateStartButton();
-}
-
-function endedElsewhere(reason) {
-  if (reason === "ended_from_another_tab") return "This call was ended from another tab.";
-  if (reason === "max_duration") return "This call reached the longest call allowed.";
-  return "This call was ended elsewhere.";
 }
 
 async function refreshLiveCalls() {
@@ -269,7 +264,7 @@ function endCall() {
   setStatus("ended");
   stopCall();
   ownClients.add(current); // until the server has it ended
-  const ended = current.end("hangup").catch(() => {}).finally(() => {
+  const ended = current.end("user").catch(() => {}).finally(() => {
     ownClients.delete(current);
     updateStartButton();
   });
@@ -321,7 +316,7 @@ function render(state, client) {
   if (state.status === "ended" && current) {
     stopCall();
     if (state.error) showProblem(state.error.message, { retry: true });
-    else if (state.endedBy) showNotice(endedElsewhere(state.endedBy));
+    else if (state.endedBy) showNotice(endedNotice(state.endedBy));
   }
   if (current) meterStreams();
 }
@@ -403,7 +398,7 @@ ui.endElsewhere.addEventListener("click", async () => {
   const other = otherLiveCall();
   if (!other) return;
   try {
-    trackCall(await api(`/api/calls/${other.id}/end`, { method: "POST", body: { reason: "ended_from_another_tab" } }));
+    trackCall(await api(`/api/calls/${other.id}/end`, { method: "POST", body: { reason: "other_tab" } }));
   } catch (error) {
     showNotice(error.message);
   }
