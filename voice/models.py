@@ -44,6 +44,13 @@ class Mode(models.TextChoices):
     LEGACY = "legacy", "Legacy (speech to text, reply, text to speech)"
 
 
+class KeySource(models.TextChoices):
+    """Which key paid: a call's, and each usage record's."""
+
+    USER = "user", "the user's own key"
+    SERVER = "server", "the server's key"
+
+
 class KeyPolicy(models.TextChoices):
     SERVER = "server", "Server key only"
     USER = "user", "User's own key only"
@@ -273,10 +280,6 @@ class Call(models.Model):
         ENDED = "ended"
         FAILED = "failed"
 
-    class KeySource(models.TextChoices):
-        USER = "user"
-        SERVER = "server"
-
     LIVE_STATUSES = (Status.CONNECTING, Status.ACTIVE)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -406,11 +409,6 @@ class Message(models.Model):
 
 
 # --- usage, prices and budgets -----------------------------------------------------------------
-
-
-class KeySource(models.TextChoices):
-    USER = "user", "the user's own key"
-    SERVER = "server", "the server's key"
 
 
 class Unit(models.TextChoices):

@@ -14,21 +14,12 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import launch, log_in, new_context
+from tests.e2e.test_realtime_call import LONG_REPLY, status
 from tests.waiting import wait_for
 from voice.models import Call, CallLease, Message
 from voice.selectors import messages_in_order
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-# Long enough that the caller's second utterance lands while it is still being spoken.
-LONG_REPLY = (
-    "Yes, I can hear you clearly. It is a fine day for a chat, so ask me anything at all "
-    "and I will do my best to give you a short and useful answer."
-)
-
-
-def status(page):
-    return page.get_by_test_id("call-status")
 
 
 def simulated(upstream, call: Call) -> dict | None:

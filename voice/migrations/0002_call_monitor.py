@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='call',
             name='key_source',
-            field=models.CharField(blank=True, choices=[('user', 'User'), ('server', 'Server')], max_length=10),
+            field=models.CharField(blank=True, choices=[('user', "the user's own key"), ('server', "the server's key")], max_length=10),
         ),
         migrations.AddField(
             model_name='call',
