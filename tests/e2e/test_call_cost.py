@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.test_legacy_call import legacy_page
 from tests.factories import make_price
-from voice.models import Call, Price
+from voice.models import Call, Price, VoiceConfig
 from voice.selectors import call_cost
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -17,8 +17,11 @@ def test_an_ended_call_shows_its_cost_and_a_new_call_hides_it(calm_context, user
     upstream.configure(stt_latency_ms=0, llm_ttft_ms=0, llm_tokens_per_s=200, tts_ttfb_ms=0)
     Price.objects.all().delete()
     make_price("gpt-4o-mini", text_out="10000")  # a cent a word of the reply: whole cents
+    VoiceConfig.objects.update_or_create(pk=1, defaults={"monthly_budget_usd": "5.00"})
     page = legacy_page(calm_context, user)
     status, cost = page.get_by_test_id("call-status"), page.get_by_test_id("call-cost")
+    month = page.get_by_test_id("month-spend")
+    expect(month).to_have_text("This month: $0.00 of $5.00")
 
     page.get_by_test_id("call-start").click()
     expect(cost).to_be_hidden()
@@ -32,6 +35,7 @@ def test_an_ended_call_shows_its_cost_and_a_new_call_hides_it(calm_context, user
     spent = call_cost(call=Call.objects.get(user=user))
     assert spent > 0
     expect(cost).to_have_text(f"Cost: ${spent:.2f}")
+    expect(month).to_have_text(f"This month: ${spent:.2f} of $5.00")  # the server's key paid
     page.get_by_test_id("call-start").click()
     expect(cost).to_be_hidden()
     page.get_by_test_id("call-end").click()

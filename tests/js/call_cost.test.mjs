@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { formatCost, showCallCost } from "../../voice/static/voice/js/call_cost.js";
+import { formatCost, formatMonthSpend, showCallCost } from "../../voice/static/voice/js/call_cost.js";
 
 test("a cost is shown in dollars to at most four decimals", () => {
   assert.equal(formatCost("0.000000"), "Cost: $0.00");
@@ -20,4 +20,12 @@ test("the call's cost is fetched and shown, and a failure leaves it hidden", asy
 
   await showCallCost(element, "c2", async () => { throw new Error("offline"); });
   assert.equal(element.hidden, true);
+});
+
+test("the month's spend is shown against a budget, and only when there is one", () => {
+  const budget = { monthly_usd: "5.00", spent_usd: "1.234500", resets_at: "2026-12-01" };
+  assert.equal(formatMonthSpend(budget), "This month: $1.2345 of $5.00");
+  assert.equal(formatMonthSpend({ ...budget, spent_usd: "0.000000" }), "This month: $0.00 of $5.00");
+  assert.equal(formatMonthSpend({ ...budget, monthly_usd: null }), "");
+  assert.equal(formatMonthSpend(null), "");
 });

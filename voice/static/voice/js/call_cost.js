@@ -26,3 +26,21 @@ export async function showCallCost(element, callId, fetchCall) {
   element.dataset.callId = callId;
   element.hidden = false;
 }
+
+// This month's spend of the server's key against the user's budget, in the top bar
+// (`month-spend`): shown only when a budget applies (GET /api/voice/usage → "budget").
+export function formatMonthSpend(budget) {
+  if (!budget || budget.monthly_usd == null) return "";
+  const spent = Number(budget.spent_usd);
+  const limit = Number(budget.monthly_usd);
+  if (!Number.isFinite(spent) || !Number.isFinite(limit)) return "";
+  return `This month: ${USD.format(spent)} of ${USD.format(limit)}`;
+}
+
+export async function showMonthSpend(element, fetchUsage) {
+  const usage = await fetchUsage().catch(() => null);
+  const text = usage ? formatMonthSpend(usage.budget) : "";
+  element.textContent = text;
+  element.hidden = !text;
+  if (text) element.title = `Resets on ${usage.budget.resets_at} (UTC)`;
+}

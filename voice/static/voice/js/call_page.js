@@ -5,7 +5,7 @@ import { api } from "../../js/api.js";
 import { AudioLevel } from "../../js/audio_level.js";
 import { StatusSocket } from "../../js/status_socket.js";
 import { TranscriptView } from "../../js/transcript_view.js";
-import { showCallCost } from "./call_cost.js";
+import { showCallCost, showMonthSpend } from "./call_cost.js";
 import { offerLegacy } from "./fallback.js";
 import { endedNotice } from "./end_reasons.js";
 import { setUpKeyDialog } from "./key_dialog.js";
@@ -19,6 +19,7 @@ const ui = {
   ring: $("#level-ring"),
   elapsed: $("#elapsed"),
   cost: $("#call-cost"),
+  monthSpend: $("#month-spend"),
   start: $("#call-start"),
   end: $("#call-end"),
   mute: $("#call-mute"),
@@ -147,6 +148,10 @@ function trackCall(update) {
   updateStartButton();
 }
 
+function refreshMonthSpend() {
+  return showMonthSpend(ui.monthSpend, () => api("/api/voice/usage"));
+}
+
 async function refreshLiveCalls() {
   try {
     const { results } = await api("/api/calls");
@@ -273,7 +278,7 @@ function endCall() {
 
 function stopCall() {
   const ended = call?.call?.id;
-  if (ended) showCallCost(ui.cost, ended, (id) => api(`/api/calls/${id}`));
+  if (ended) showCallCost(ui.cost, ended, (id) => api(`/api/calls/${id}`)).then(refreshMonthSpend);
   call = null;
   updateStartButton();
   stopTimer();
@@ -454,3 +459,4 @@ setUpKeyDialog(async () => {
   setUpModes();
 });
 fillMicrophones().catch(() => {});
+refreshMonthSpend();
