@@ -139,14 +139,20 @@ async def _create_upstream(
     reservation: _Reservation, offer_sdp: str, *, new_conversation: bool
 ) -> client.CreatedCall:
     fail = sync_to_async(call_start_failed)
-    try:
-        return await client.calls_create(
+    # Shielded: a client that goes away mid-offer does not stop OpenAI from creating the call,
+    # so its answer is still awaited, and the call it names hung up.
+    creating = asyncio.ensure_future(
+        client.calls_create(
             api_key=reservation.api_key, offer_sdp=offer_sdp, session=reservation.session
         )
+    )
+    try:
+        return await asyncio.shield(creating)
     except VoiceError as exc:
         await fail(call=reservation.call, reason=exc.code, new_conversation=new_conversation)
         raise
     except BaseException:  # the client went away mid-offer: free the slot at once
+        _in_background(_hang_up_when_created(creating, reservation.api_key))
         await asyncio.shield(
             fail(
                 call=reservation.call,
@@ -155,6 +161,25 @@ async def _create_upstream(
             )
         )
         raise
+
+
+async def _hang_up_when_created(creating: asyncio.Future, api_key: str) -> None:
+    """Wait for OpenAI's answer to an abandoned offer (within the upstream timeout) and hang
+    up the call it created: nobody will ever use it, and it would run on the key."""
+    try:
+        created = await creating
+        await client.calls_hangup(api_key=api_key, call_id=created.call_id)
+    except VoiceError as exc:  # refused (nothing to hang up), or the hangup failed
+        logger.warning("An abandoned start's upstream call: %s", exc.code)
+
+
+_background: set[asyncio.Task] = set()
+
+
+def _in_background(work) -> None:
+    task = asyncio.ensure_future(work)
+    _background.add(task)  # referenced until done, or the task may be collected
+    task.add_done_callback(_background.discard)
 
 
 async def _abandon(reservation: _Reservation, upstream_call_id: str, new_conversation: bool):

@@ -3,6 +3,7 @@ real server (daphne) and the simulator: parallel starts reach OpenAI once, a sta
 its offer is in flight is hung up, and a failed start leaves no empty conversation."""
 
 import asyncio
+import contextlib
 
 import httpx
 import pytest
@@ -131,3 +132,33 @@ def test_transcripts_for_a_start_that_failed_are_refused(api, user, upstream, of
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "call_ended"
+
+
+def test_a_page_that_goes_away_mid_offer_leaves_no_call_running_at_openai(
+    asgi_server, upstream, offer_sdp, token_user
+):
+    """The client disconnects while OpenAI is still answering: OpenAI creates the call anyway,
+    so the server waits for that answer and hangs the call up."""
+    user, token = token_user
+    upstream.configure(latency_ms=1500)
+    earlier = {c["id"] for c in upstream.calls()}
+
+    async def start_then_leave() -> None:
+        async with httpx.AsyncClient(base_url=asgi_server, timeout=30) as http:
+            starting = asyncio.ensure_future(_start(http, token, offer_sdp))
+            await sync_to_async(wait_for)(
+                lambda: Call.objects.filter(user=user, status="connecting").exists()
+            )
+            starting.cancel()  # the tab closed: the connection drops mid-offer
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+
+    asyncio.run(start_then_leave())
+
+    def created_by_this_start():
+        return [c for c in upstream.calls() if c["id"] not in earlier]
+
+    wait_for(lambda: len(created_by_this_start()) == 1, seconds=10)  # OpenAI made the call
+    wait_for(lambda: created_by_this_start()[0]["hung_up"], seconds=10)  # and we hung it up
+    call = wait_for(lambda: Call.objects.filter(user=user).exclude(status="connecting").first())
+    assert (call.status, call.ended_reason) == ("failed", "page_closed")
