@@ -301,7 +301,10 @@ function adoptConversation(id) {
 function render(state, client) {
   const current = call === client;
   if (current && state.status !== "error") setStatus(state.status);
-  if (current || !call) showNotice(state.notice);
+  // An ended client's last reports may still bring news, but never wipe what the page says
+  // about how the call ended (e.g. "ended from another tab", shown as it ended).
+  if (current) showNotice(state.notice);
+  else if (!call && state.notice) showNotice(state.notice);
   transcript.update(
     [...state.items.values()].map((item) => ({
       item_id: item.item_id,
