@@ -11,6 +11,9 @@
    Canned calls are quiet (the simulator sends them no events), so this is the cost of holding
    a call: leases, sweeps, keepalive pings; the events of a conversation come on top.
 3. Resident memory per watched call: the worker's RSS with 300 calls minus its idle RSS.
+4. A conversation turn on every call at once (the simulator's scripted turn: speech, reply,
+   usage, the late transcription, about 30 events): the worker's CPU ms per turn, with its two
+   items saved and its cost recorded, and how long after the last turn every item was saved.
 """
 
 import asyncio
@@ -79,7 +82,8 @@ def worker(env: dict):
             proc.kill()
 
 
-async def start_calls(app: str, tokens: list[str]) -> None:
+async def start_calls(app: str, tokens: list[str]) -> list[tuple[str, str]]:
+    """Start a call for each token; (token, call URL) of each."""
     gate = asyncio.Semaphore(IN_FLIGHT)
     limits = httpx.Limits(max_connections=IN_FLIGHT)
     async with httpx.AsyncClient(base_url=app, timeout=30, limits=limits) as http:
@@ -96,8 +100,37 @@ async def start_calls(app: str, tokens: list[str]) -> None:
                     raise RuntimeError(f"start: {response.status_code} {response.text[:200]}")
                 # Active, so the hold outlasts the one-minute connect timeout.
                 await http.post(f"{response.headers['Location']}/active", headers=auth)
+                return token, response.headers["Location"]
 
-        await asyncio.gather(*(start(token) for token in tokens))
+        return await asyncio.gather(*(start(token) for token in tokens))
+
+
+async def talk(sim: str, calls: list[dict]) -> None:
+    """One scripted turn on every call at once (each plays out in real time, a few seconds)."""
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=CALLS)) as http:
+        turns = [http.post(f"{sim}/_sim/calls/{call['id']}/turn", json={}) for call in calls]
+        for response in await asyncio.gather(*turns):
+            response.raise_for_status()
+
+
+async def saved_items(app: str, started: list[tuple[str, str]]) -> int:
+    async with httpx.AsyncClient(base_url=app, timeout=30) as http:
+
+        async def count(token: str, url: str) -> int:
+            detail = await http.get(url, headers={"Authorization": f"Token {token}"})
+            return len(detail.json()["transcript"])
+
+        return sum(await asyncio.gather(*(count(token, url) for token, url in started)))
+
+
+def wait_all_saved(app: str, started: list[tuple[str, str]], seconds: float = 60) -> float:
+    """Seconds until every call holds its turn's two items (the user's, the reply)."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        if asyncio.run(saved_items(app, started)) >= 2 * len(started):
+            return time.perf_counter() - began
+        time.sleep(0.25)
+    raise RuntimeError(f"not every turn was saved within {seconds} s")
 
 
 def sim_state(sim: str) -> tuple[list[dict], list[dict]]:
@@ -131,6 +164,8 @@ class Figures:
     idle_rss_mib: float
     held_rss_mib: float
     still_joined: int
+    turn_cpu_ms: float
+    saved_after_s: float
 
 
 def measure(database_url: str | None, redis_url: str | None) -> Figures:
@@ -143,7 +178,7 @@ def measure(database_url: str | None, redis_url: str | None) -> Figures:
             time.sleep(3)  # a few idle sweeps, then the baseline
             idle_rss = rss_mib(proc.pid)
             began = time.perf_counter()
-            asyncio.run(start_calls(app, [token for _, token, _ in users]))
+            started = asyncio.run(start_calls(app, [token for _, token, _ in users]))
             calls, joins = wait_all_joined(sim)
             all_joined_s = time.perf_counter() - began
             held_rss = rss_mib(proc.pid)
@@ -151,8 +186,19 @@ def measure(database_url: str | None, redis_url: str | None) -> Figures:
             time.sleep(HOLD_S)
             hold_cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000
             still = sum(call["sidebands"] == 1 for call in sim_state(sim)[0])
+            cpu_before = cpu_seconds(proc.pid)
+            asyncio.run(talk(sim, calls))
+            saved_after_s = wait_all_saved(app, started)
+            turn_cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000 / CALLS
     return Figures(
-        join_latencies_ms(calls, joins), all_joined_s, hold_cpu_ms, idle_rss, held_rss, still
+        join_latencies_ms(calls, joins),
+        all_joined_s,
+        hold_cpu_ms,
+        idle_rss,
+        held_rss,
+        still,
+        turn_cpu_ms,
+        saved_after_s,
     )
 
 
@@ -179,6 +225,11 @@ def report(name: str, figures: Figures, *, goal: bool) -> bool:
         f"{figures.held_rss_mib:.1f} MiB = {per_call_kib:.0f} KiB per watched call (no goal set)"
     )
     print(f"still joined after the hold: {figures.still_joined}/{CALLS}")
+    print(
+        f"a turn on every call at once: {figures.turn_cpu_ms:.1f} ms of worker CPU per turn "
+        f"(its items saved, its cost recorded); all {2 * CALLS} items saved "
+        f"{figures.saved_after_s:.1f} s after the last turn ended (no goal set)"
+    )
     return (met or not goal) and figures.still_joined == CALLS
 
 
