@@ -125,16 +125,30 @@ class ClockPlayback(Playback):
         super().end(completed=completed)
 
 
-class ClockOutput:
+class PlaybackQueue:
+    """Playbacks waiting their turn, the first one playing; ``clear`` cuts them all."""
+
+    _queue: deque
+
+    @property
+    def playing(self) -> bool:
+        return bool(self._queue)
+
+    def clear(self) -> list[Playback]:
+        """Drop everything queued; returns the playbacks that were cut off."""
+        cleared = list(self._queue)
+        self._queue.clear()
+        for playback in cleared:
+            playback.end(completed=False)
+        return cleared
+
+
+class ClockOutput(PlaybackQueue):
     """The audio output of a call without a peer: playbacks queue and play one after another
     on the clock, like ``ResponseAudioTrack`` but with nothing to send."""
 
     def __init__(self) -> None:
         self._queue: deque[ClockPlayback] = deque()
-
-    @property
-    def playing(self) -> bool:
-        return bool(self._queue)
 
     async def speak(self, text: str, *, voice: str, speed: float, engine: str) -> Playback:
         playback = ClockPlayback(speech_ms(text, speed))
@@ -150,18 +164,11 @@ class ClockOutput:
         if self._queue:
             self._queue[0].start(self._ended)
 
-    def clear(self) -> list[Playback]:
-        cleared = list(self._queue)
-        self._queue.clear()
-        for playback in cleared:
-            playback.end(completed=False)
-        return cleared
-
     def stop(self) -> None:
         self.clear()
 
 
-class ResponseAudioTrack(MediaStreamTrack):
+class ResponseAudioTrack(PlaybackQueue, MediaStreamTrack):
     kind = "audio"
 
     def __init__(self) -> None:
@@ -169,10 +176,6 @@ class ResponseAudioTrack(MediaStreamTrack):
         self._queue: deque[FramePlayback] = deque()
         self._clock_start: float | None = None
         self._pts = 0
-
-    @property
-    def playing(self) -> bool:
-        return bool(self._queue)
 
     async def speak(self, text: str, *, voice: str, speed: float, engine: str) -> Playback:
         """Synthesize ``text`` and queue it behind whatever is playing."""
@@ -186,14 +189,6 @@ class ResponseAudioTrack(MediaStreamTrack):
         else:
             playback.end(completed=True)
         return playback
-
-    def clear(self) -> list[Playback]:
-        """Drop everything queued; returns the playbacks that were cut off."""
-        cleared = list(self._queue)
-        self._queue.clear()
-        for playback in cleared:
-            playback.end(completed=False)
-        return cleared
 
     def stop(self) -> None:
         self.clear()

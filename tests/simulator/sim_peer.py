@@ -104,6 +104,26 @@ class Waitable:
         return await asyncio.wait_for(future, within)
 
 
+# One spoken turn as the simulator plays it, in order (the late transcription aside).
+TURN_SEQUENCE = [
+    "input_audio_buffer.speech_started",
+    "input_audio_buffer.speech_stopped",
+    "input_audio_buffer.committed",
+    "conversation.item.added",
+    "response.created",
+    "response.output_item.added",
+    "response.content_part.added",
+    "output_audio_buffer.started",
+    "response.output_audio_transcript.delta",
+    "response.output_audio_transcript.done",
+    "response.output_audio.done",
+    "response.content_part.done",
+    "response.output_item.done",
+    "response.done",
+    "output_audio_buffer.stopped",
+]
+
+
 async def eventually(probe, within: float = 5.0, every: float = 0.02):
     """Polls an async ``probe`` until it returns something truthy, failing after ``within`` s.
     For state only visible by asking (``/_sim/calls``), where there is no event to await."""

@@ -7,7 +7,7 @@ import pytest
 
 from simulator.audio import espeak_available
 from simulator.sdp import CANNED_ANSWER
-from tests.simulator.sim_peer import SESSION
+from tests.simulator.sim_peer import SESSION, TURN_SEQUENCE
 
 
 async def test_multipart_offer_is_answered_with_201_location_and_sdp(http, peers):
@@ -45,23 +45,7 @@ async def test_speech_burst_produces_user_turn_response_audio_and_late_transcrip
     stopped = await peer.event("output_audio_buffer.stopped")
     await peer.event("conversation.item.input_audio_transcription.completed")
     types = [e["type"] for e in peer.events.entries]
-    expected_order = [
-        "input_audio_buffer.speech_started",
-        "input_audio_buffer.speech_stopped",
-        "input_audio_buffer.committed",
-        "conversation.item.added",
-        "response.created",
-        "response.output_item.added",
-        "response.content_part.added",
-        "output_audio_buffer.started",
-        "response.output_audio_transcript.delta",
-        "response.output_audio_transcript.done",
-        "response.output_audio.done",
-        "response.content_part.done",
-        "response.output_item.done",
-        "response.done",
-        "output_audio_buffer.stopped",
-    ]
+    expected_order = TURN_SEQUENCE
     positions = [types.index(t) for t in expected_order]
     assert positions == sorted(positions), types
     started = peer.of_type("input_audio_buffer.speech_started")[0]

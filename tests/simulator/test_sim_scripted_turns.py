@@ -3,25 +3,8 @@ benchmark drive them: ``POST /_sim/calls/{id}/turn`` and ``/expire``, seen from 
 
 import asyncio
 
-from tests.simulator.sim_peer import SESSION
+from tests.simulator.sim_peer import SESSION, TURN_SEQUENCE
 
-TURN_SEQUENCE = [
-    "input_audio_buffer.speech_started",
-    "input_audio_buffer.speech_stopped",
-    "input_audio_buffer.committed",
-    "conversation.item.added",
-    "response.created",
-    "response.output_item.added",
-    "response.content_part.added",
-    "output_audio_buffer.started",
-    "response.output_audio_transcript.delta",
-    "response.output_audio_transcript.done",
-    "response.output_audio.done",
-    "response.content_part.done",
-    "response.output_item.done",
-    "response.done",
-    "output_audio_buffer.stopped",
-]
 LONG_REPLY = "Here is a long enough reply to be cut off somewhere in its middle, as people do."
 
 
