@@ -109,6 +109,14 @@ async def post_expire(request: web.Request) -> web.Response:
     return web.json_response(call.describe())
 
 
+async def post_drop_sidebands(request: web.Request) -> web.Response:
+    """Drop the call's sidebands (close 1011) while the call goes on: a network blip."""
+    call = _open_call(request)
+    if call is None:
+        return _problem(404, "no open call with this id")
+    return web.json_response({"dropped": await call.drop_sidebands()})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/_sim/config", get_config)
     app.router.add_post("/_sim/config", post_config)
@@ -117,3 +125,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_sim/calls", get_calls)
     app.router.add_post("/_sim/calls/{call_id}/turn", post_turn)
     app.router.add_post("/_sim/calls/{call_id}/expire", post_expire)
+    app.router.add_post("/_sim/calls/{call_id}/drop-sidebands", post_drop_sidebands)

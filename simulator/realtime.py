@@ -70,6 +70,11 @@ class Sideband:
         self.pump.cancel()
         await asyncio.wait({self.pump})
 
+    async def drop(self) -> None:
+        """A network blip: the socket goes away abnormally (1011) while the call goes on."""
+        self.pump.cancel()
+        await self.ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"dropped")
+
 
 class Call:
     def __init__(self, *, settings: Settings, session: dict, canned: bool = False) -> None:
@@ -83,6 +88,7 @@ class Call:
         self.pc: RTCPeerConnection | None = None
         self.channel = None
         self.sidebands: list[Sideband] = []
+        self.sideband_joins = 0
         # A canned call has no peer to pull audio frames: its replies play on the clock.
         self.track = ClockOutput() if canned else ResponseAudioTrack()
         self.events_sent: list[str] = []
@@ -177,7 +183,14 @@ class Call:
         sideband = Sideband(ws)
         sideband.send(self._session_created())
         self.sidebands.append(sideband)
+        self.sideband_joins += 1
         return sideband
+
+    async def drop_sidebands(self) -> int:
+        """Drop every sideband as a network failure would, the call itself going on."""
+        dropped, self.sidebands = self.sidebands, []
+        await asyncio.gather(*(sideband.drop() for sideband in dropped))
+        return len(dropped)
 
     # --- the end --------------------------------------------------------------------------------
 
@@ -225,6 +238,7 @@ class Call:
             "connection_state": self.pc.connectionState if self.pc else None,
             "data_channel": self.channel.label if self.channel else None,
             "sidebands": len(self.sidebands),
+            "sideband_joins": self.sideband_joins,
             "session": session_summary(conversation.session),
             "events_sent": len(self.events_sent),
             "event_types": self.events_sent,

@@ -157,3 +157,28 @@ async def test_a_call_that_spends_the_budget_of_the_servers_key_is_hung_up(
     assert done.ended_reason == "budget_exceeded"
     hangups = f"/v1/realtime/calls/{call.upstream_call_id}/hangup"
     assert await asyncio.to_thread(canned.requests, hangups)
+
+
+async def test_a_sideband_that_drops_is_joined_again_and_nothing_is_lost(
+    monitor, user, canned, offer_sdp
+):
+    call = await start_call(user, offer_sdp)
+    await joined(canned, call)
+    await turn(canned, call)
+
+    async with httpx.AsyncClient(timeout=10) as http:
+        dropped = await http.post(
+            f"{canned.root}/_sim/calls/{call.upstream_call_id}/drop-sidebands"
+        )
+    assert dropped.json() == {"dropped": 1}
+
+    async def joined_again():
+        found = await sim_call(canned, call)
+        return found["sideband_joins"] == 2 and found["sidebands"] == 1
+
+    await eventually(joined_again, within=20)  # the backoff's first step is under a second
+    await turn(canned, call)
+    messages = await settled(call, 4)
+    produced = [i for i in (await sim_call(canned, call))["items"] if i["type"] == "message"]
+    assert [(m.item_id, m.role) for m in messages] == [(i["id"], i["role"]) for i in produced]
+    assert (await Call.objects.aget(pk=call.pk)).is_live  # a blip is not the end of the call
