@@ -104,4 +104,5 @@ def test_a_call_past_the_longest_call_is_hung_up_and_the_page_says_why(
     expect(page.get_by_test_id("call-error")).to_be_hidden()
     call.refresh_from_db()
     assert (call.status, call.ended_reason) == ("ended", "max_duration")
-    assert upstream.requests(f"/v1/realtime/calls/{call.upstream_call_id}/hangup")
+    # The end is pushed once committed; the hangup follows it, with the call's own key.
+    wait_for(lambda: upstream.requests(f"/v1/realtime/calls/{call.upstream_call_id}/hangup"))
