@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 CLAIM_BATCH = 200  # calls claimed per sweep, so one worker cannot starve the others at start-up
 PENDING_HANGUPS_EVERY_S = 30.0
 LISTEN_RETRY_S = 2.0
+LISTEN_READY_S = 5.0  # how long a starting worker waits to hear wake-ups before sweeping
 SHUTDOWN_GRACE_S = 10.0
 GROUP_REJOIN_S = 3600.0  # channel layers may expire group memberships (in-memory: a day)
 
@@ -68,6 +69,7 @@ class CallMonitor:
         self._spoke: set[UUID] = set()  # calls with activity since the last sweep
         self._background: set[asyncio.Task] = set()  # hangups under way
         self._wake = asyncio.Event()
+        self._listening = asyncio.Event()  # joined the wake-up group
         self._stopping = asyncio.Event()
         self._renewed_at = self._pending_at = time.monotonic()
 
@@ -80,11 +82,19 @@ class CallMonitor:
         self._stopping.set()
         self._wake.set()
 
-    async def run(self) -> None:
+    async def run(self, *, on_ready=None) -> None:
+        """Sweep until stopped. `on_ready()` is called once the worker hears wake-ups (a start
+        made before that would only be found by the next sweep) and has swept once."""
         listener = asyncio.create_task(self._listen())
         try:
+            with contextlib.suppress(TimeoutError):  # Redis away: the sweep still works
+                async with asyncio.timeout(LISTEN_READY_S):
+                    await self._listening.wait()
             while not self._stopping.is_set():
                 await self._safely(self._sweep)
+                if on_ready is not None:
+                    on_ready()
+                    on_ready = None
                 await self._claim_on_wake_until(time.monotonic() + self.sweep_seconds)
         finally:
             listener.cancel()
@@ -198,10 +208,13 @@ class CallMonitor:
     async def _listen(self) -> None:
         """Wake at once when a call starts (the channel layer's `voice.monitor` group)."""
         layer = get_channel_layer()
+        if layer is None:  # nothing to hear: the sweep is the only wake-up
+            self._listening.set()
         while layer is not None:
             try:
                 channel = await layer.new_channel()
                 await layer.group_add(MONITOR_GROUP, channel)
+                self._listening.set()
                 async with asyncio.timeout(GROUP_REJOIN_S):
                     while True:
                         if (await layer.receive(channel)).get("type") == MONITOR_WAKE["type"]:

@@ -36,6 +36,12 @@ class Command(BaseCommand):
             worker_id=worker_id or default_worker_id(),
             sweep_seconds=sweep_seconds or default_sweep_seconds(),
         )
+        asyncio.run(self._serve(monitor))
+        self.stdout.write(f"Call monitor {monitor.worker_id} stopped; its calls were released.")
+
+    def _ready(self, monitor: CallMonitor) -> None:
+        """The first line a process manager (or a test) waits for: the worker hears call
+        starts and has swept once."""
         upstream = urlsplit(settings.OPENAI_BASE_URL)  # never its userinfo, if it has one
         port = f":{upstream.port}" if upstream.port else ""
         self.stdout.write(
@@ -43,11 +49,9 @@ class Command(BaseCommand):
             f"upstream {upstream.scheme}://{upstream.hostname}{port}",
         )
         self.stdout.flush()
-        asyncio.run(self._serve(monitor))
-        self.stdout.write(f"Call monitor {monitor.worker_id} stopped; its calls were released.")
 
     async def _serve(self, monitor: CallMonitor) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, monitor.stop)
-        await monitor.run()
+        await monitor.run(on_ready=lambda: self._ready(monitor))
