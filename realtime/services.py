@@ -27,7 +27,7 @@ from voice.services.calls import (
     call_start_failed,
     call_upstream_attach,
 )
-from voice.services.hangups import calls_hang_up_soon
+from voice.services.hangups import calls_hang_up_soon, run_in_background
 from voice.services.keys import api_key_resolve
 
 logger = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ async def _create_upstream(
         await fail(call=reservation.call, reason=exc.code, new_conversation=new_conversation)
         raise
     except BaseException:  # the client went away mid-offer: free the slot at once
-        _in_background(_hang_up_when_created(creating, reservation.api_key))
+        run_in_background(_hang_up_when_created(creating, reservation.api_key))
         await asyncio.shield(
             fail(
                 call=reservation.call,
@@ -171,15 +171,6 @@ async def _hang_up_when_created(creating: asyncio.Future, api_key: str) -> None:
         await client.calls_hangup(api_key=api_key, call_id=created.call_id)
     except VoiceError as exc:  # refused (nothing to hang up), or the hangup failed
         logger.warning("An abandoned start's upstream call: %s", exc.code)
-
-
-_background: set[asyncio.Task] = set()
-
-
-def _in_background(work) -> None:
-    task = asyncio.ensure_future(work)
-    _background.add(task)  # referenced until done, or the task may be collected
-    task.add_done_callback(_background.discard)
 
 
 async def _abandon(reservation: _Reservation, upstream_call_id: str, new_conversation: bool):

@@ -7,6 +7,7 @@ has certainly ended it. One failure never stops the others. Keys never reach a l
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from datetime import timedelta
 from uuid import UUID
 
@@ -81,12 +82,18 @@ async def calls_hang_up(calls: list[Call], *, attempts: int | None = None) -> No
 _background: set[asyncio.Task] = set()
 
 
+def run_in_background(work: Awaitable) -> None:
+    """Run `work` beside the request that started it, which does not wait for it (a hangup
+    nobody is waiting on)."""
+    task = asyncio.ensure_future(work)
+    _background.add(task)  # keep a reference until done, or the task may be collected
+    task.add_done_callback(_background.discard)
+
+
 def calls_hang_up_soon(calls: list[Call]) -> None:
     """Hang calls up without waiting (a request must not wait for others' hangups)."""
     if calls:
-        task = asyncio.get_running_loop().create_task(calls_hang_up(calls))
-        _background.add(task)  # keep a reference until done, or the task may be collected
-        task.add_done_callback(_background.discard)
+        run_in_background(calls_hang_up(calls))
 
 
 async def call_finish(*, call: Call, reason: str) -> Call:
