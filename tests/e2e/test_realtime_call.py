@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import SERVER_KEY
+from tests.waiting import wait_for
 from voice.models import Call, Message
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -41,7 +42,8 @@ def test_a_call_shows_live_transcripts_barge_in_and_keeps_them(page, upstream, u
     page.get_by_test_id("call-end").click()
     expect(status(page)).to_have_text("ended")
 
-    call = Call.objects.get(user=user)
+    # The page says "ended" at once; the end request follows the transcript's flush.
+    call = wait_for(lambda: Call.objects.filter(user=user, status="ended").first())
     detail = page.request.get(f"/api/calls/{call.id}").json()
     assert detail["status"] == "ended"
     roles = [item["role"] for item in detail["transcript"]]
