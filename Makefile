@@ -14,12 +14,20 @@ APT_PACKAGES := chromium espeak-ng nodejs
 PG_URL ?= postgres://postgres@127.0.0.1:5432/voice
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: setup run test lint jstest pytest services-leg system-packages bench fuzz clean
+.PHONY: setup run test lint typecheck format lock jstest pytest services-leg system-packages bench fuzz docs clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed
 
-# Recreated when pyproject.toml changes or the venv's Python is too old for Django 6.
-$(VENV)/.installed: pyproject.toml scripts/find-python
+# The JavaScript tools (biome), at the versions package-lock.json pins; the browser code itself
+# has no build step and no runtime dependencies.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Recreated when the lock file changes or the venv's Python is too old for Django 6. The
+# packages come from requirements/dev.txt (exact versions with hashes, from `make lock`); the
+# project itself is installed on top, editable, without resolving anything again.
+$(VENV)/.installed: requirements/dev.txt pyproject.toml scripts/find-python
 	@set -e; \
 	if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 		echo "$(VENV) uses a Python older than 3.12; recreating it"; rm -rf $(VENV); \
@@ -30,7 +38,8 @@ $(VENV)/.installed: pyproject.toml scripts/find-python
 		$$base -m venv $(VENV); \
 	fi
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --editable '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes --requirement requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps --editable .
 	@touch $@
 
 system-packages:
@@ -51,10 +60,32 @@ run: setup system-packages
 	@$(PY) manage.py voice_demo_user
 	@PORT=$(PORT) HOST=$(HOST) SIM_PORT=$(SIM_PORT) scripts/serve
 
-lint: setup
+lint: setup typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	node_modules/.bin/biome check --error-on-warnings .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
+# mypy with the Django and DRF plugins; what it checks, and how strictly, is in pyproject.toml.
+typecheck: setup
+	$(VENV)/bin/mypy
+
+# The lock files, from pyproject.toml: requirements/base.txt (the app alone, for deployments)
+# and requirements/dev.txt (with the simulator and the tools; what `make setup` installs). Run
+# it after changing a dependency; `make lock UPGRADE=1` moves everything to the newest allowed.
+COMPILE = $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links \
+	$(if $(UPGRADE),--upgrade)
+
+lock: setup
+	$(COMPILE) --output-file requirements/base.txt pyproject.toml
+	$(COMPILE) --extra dev --extra simulator --output-file requirements/dev.txt pyproject.toml
+
+# Applies the formatters and the safe lint fixes that `make lint` checks for.
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	node_modules/.bin/biome check --write .
 
 pytest: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -80,12 +111,13 @@ services-leg: setup
 		echo "== test leg 2 skipped: PostgreSQL or Redis does not answer on localhost"; \
 	fi
 
-BENCHMARKS := realtime_proxy status_fanout legacy_latency speakable call_monitor
+BENCHMARKS := realtime_proxy status_fanout legacy_latency speakable call_monitor conversation_search
 
-# Each prints its figures and whether it met its goal; the exit status says if all did.
+# Each prints its figures and whether it met its goal; the exit status says if all did. Its
+# errors and its servers' warnings stay on stderr: a benchmark that fails says why.
 bench: setup system-packages
 	@status=0; for name in $(BENCHMARKS); do \
-		echo "=== bench/$$name.py"; $(PY) -m bench.$$name 2>/dev/null || status=1; \
+		echo "=== bench/$$name.py"; $(PY) -m bench.$$name || status=1; \
 	done; exit $$status
 
 # The suite fuzzes every API operation on a small, repeatable budget (tests/fuzz); this digs
@@ -95,5 +127,9 @@ FUZZ_EXAMPLES ?= 150
 fuzz: setup system-packages
 	VOICE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) VOICE_FUZZ_RANDOM=true $(VENV)/bin/pytest tests/fuzz -q $(PYTEST_ARGS)
 
+# docs/api.md's error table, from voice/errors.py (a test fails when they differ).
+docs: setup
+	$(PY) scripts/docs_error_table.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache

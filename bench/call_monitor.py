@@ -71,6 +71,7 @@ def worker(env: dict):
         text=True,
     )
     try:
+        assert proc.stdout is not None
         if "Call monitor" not in proc.stdout.readline():
             raise RuntimeError("the call monitor did not start")
         yield proc
@@ -88,7 +89,7 @@ async def start_calls(app: str, tokens: list[str]) -> list[tuple[str, str]]:
     limits = httpx.Limits(max_connections=IN_FLIGHT)
     async with httpx.AsyncClient(base_url=app, timeout=30, limits=limits) as http:
 
-        async def start(token: str) -> None:
+        async def start(token: str) -> tuple[str, str]:
             auth = {"Authorization": f"Token {token}"}
             async with gate:
                 response = await http.post(
@@ -150,7 +151,7 @@ def wait_all_joined(sim: str, seconds: float = 60) -> tuple[list[dict], list[dic
 
 
 def join_latencies_ms(calls: list[dict], joins: list[dict]) -> list[float]:
-    first_join = {}
+    first_join: dict[str, float] = {}
     for record in joins:
         first_join.setdefault(record["query"].get("call_id"), record["time"])
     return [(first_join[call["id"]] - call["created_at"]) * 1000 for call in calls]

@@ -60,7 +60,7 @@ POSTGRES_URL = os.environ.get(
 
 def databases() -> list[tuple[str, str | None]]:
     """The databases to measure on: the embedded default, and PostgreSQL when it answers."""
-    found = [("SQLite (the embedded default)", None)]
+    found: list[tuple[str, str | None]] = [("SQLite (the embedded default)", None)]
     try:
         import psycopg
 

@@ -104,6 +104,8 @@ async def turn(path: Path, audio: bytes) -> dict:
                 speaking = asyncio.create_task(first_byte(path, reply_text[: match.end()]))
                 first_sentence_tokens = tokens
     done = time.perf_counter()
+    if speaking is None:
+        raise RuntimeError("the reply had no complete sentence to speak")
     return {
         "first_audio": await speaking - began,
         "reply_done": done - began,

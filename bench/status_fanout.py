@@ -24,7 +24,9 @@ ROUNDS = 20
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
-async def open_sockets(ports: list[int], users: list) -> list[aiohttp.ClientWebSocketResponse]:
+async def open_sockets(
+    ports: list[int], users: list
+) -> tuple[aiohttp.ClientSession, list[aiohttp.ClientWebSocketResponse]]:
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))  # no 100-socket cap
     sockets = []
     for n, (_, _, session_key) in enumerate(users * TABS):

@@ -1,5 +1,5 @@
-"""OpenAI's speech-to-text, chat and text-to-speech endpoints (reference §6) on top of the
-shared upstream client: one error mapping, one pooled connection per process.
+"""OpenAI's speech-to-text, chat and text-to-speech endpoints (docs/openai-realtime.md §6) on
+top of the shared upstream client: one error mapping, one pooled connection per process.
 
 Each also hands back the usage OpenAI reports, for `voice.services.usage` to price.
 """
@@ -7,9 +7,11 @@ Each also hands back the usage OpenAI reports, for `voice.services.usage` to pri
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from voice import upstream
 
@@ -26,7 +28,7 @@ async def key_check(*, api_key: str) -> None:
 @dataclass(frozen=True)
 class Transcription:
     text: str
-    usage: dict | None  # tokens, or seconds of audio for whisper-1
+    usage: dict[str, Any] | None  # tokens, or seconds of audio for whisper-1
 
 
 async def transcribe(
@@ -44,51 +46,111 @@ async def transcribe(
         raise upstream.upstream_error("OpenAI answered the transcription oddly.") from exc
 
 
-def _usage(body: dict) -> dict | None:
+def _usage(body: dict[str, Any]) -> dict[str, Any] | None:
     usage = body.get("usage")
     return usage if isinstance(usage, dict) else None
+
+
+@dataclass
+class ToolCall:
+    """A function the model called, put together from the stream's pieces: `arguments` is the
+    JSON text the model wrote (checked by the tool run, not here)."""
+
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+    def as_message_part(self) -> dict[str, Any]:
+        """As the assistant message of the next request must repeat it."""
+        function = {"name": self.name, "arguments": self.arguments}
+        return {"id": self.id, "type": "function", "function": function}
+
+
+# A model's tool calls are a few short JSON objects; more is a broken or hostile upstream.
+MAX_TOOL_CALLS_PER_MESSAGE = 32
+MAX_TOOL_ARGUMENTS_CHARS = 32_000
 
 
 class Stream:
     """A streamed answer: iterate it for its pieces; `usage` is set once OpenAI has sent it
     (in the last event), and stays None when the stream was cut short. For a reply,
-    `finish_reason` is why the model stopped as OpenAI reports it ("stop"; "length" or
-    "content_filter" for a reply cut short), or None if it never said."""
+    `finish_reason` is why the model stopped as OpenAI reports it ("stop"; "tool_calls";
+    "length" or "content_filter" for a reply cut short), or None if it never said, and
+    `tool_calls` the functions it called, complete once the stream has ended."""
 
-    def __init__(self, pieces) -> None:
+    def __init__(self, pieces: Callable[["Stream"], AsyncIterator[Any]]) -> None:
         self._pieces = pieces
-        self.usage: dict | None = None
+        self.usage: dict[str, Any] | None = None
         self.finish_reason: str | None = None
+        self.tool_calls: list[ToolCall] = []
 
-    def __aiter__(self):
+    def __aiter__(self) -> AsyncIterator[Any]:
         return self._pieces(self)
 
 
 @asynccontextmanager
-async def chat_stream(*, api_key: str, model: str, messages: list[dict]) -> AsyncIterator[Stream]:
+async def chat_stream(
+    *,
+    api_key: str,
+    model: str,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None = None,
+) -> AsyncIterator[Stream]:
     """The reply's text as it streams (SSE `chat.completion.chunk`s, then [DONE]). Entering
     waits for the response to start, so a refusal is raised before anything is streamed.
-    With `include_usage` OpenAI adds a last chunk with no choices and the usage."""
+    With `include_usage` OpenAI adds a last chunk with no choices and the usage. `tools`
+    (Chat Completions' function definitions) are offered when there are any: OpenAI refuses
+    an empty list."""
     body = {
         "model": model,
         "messages": messages,
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+    if tools:
+        body |= {"tools": tools, "tool_choice": "auto"}
     async with upstream.stream("POST", "/chat/completions", api_key=api_key, json=body) as lines:
         yield Stream(lambda stream: _deltas(lines, stream))
 
 
 async def _deltas(lines: AsyncIterator[str], stream: Stream) -> AsyncIterator[str]:
+    calls: dict[int, ToolCall] = {}
     async for payload in _sse_data(lines):
         chunk = _parse(payload)
         stream.usage = _usage(chunk) or stream.usage
         for choice in chunk.get("choices") or []:
             if choice.get("finish_reason"):
                 stream.finish_reason = str(choice["finish_reason"])
-            text = (choice.get("delta") or {}).get("content")
+            delta = choice.get("delta") or {}
+            for piece in delta.get("tool_calls") or []:
+                _tool_call_piece(calls, piece)
+            text = delta.get("content")
             if text:
                 yield text
+    for call in calls.values():  # the results must name their call: never leave one nameless
+        call.id = call.id or f"call_{uuid.uuid4().hex[:24]}"
+    stream.tool_calls = [calls[index] for index in sorted(calls)]
+
+
+def _tool_call_piece(calls: dict[int, ToolCall], piece: Any) -> None:
+    """Add one streamed piece of a tool call: the first names it (index, id, function name),
+    the next ones carry more of its arguments; pieces of several calls share the `index`
+    they belong to, as the openai SDK's accumulator reads them."""
+    try:
+        index = int(piece["index"])
+        function = piece.get("function") or {}
+        call = calls.get(index)
+        if call is None:
+            if len(calls) >= MAX_TOOL_CALLS_PER_MESSAGE:
+                raise upstream.upstream_error("OpenAI called more tools at once than we run.")
+            call = calls[index] = ToolCall()
+        call.id = call.id or str(piece.get("id") or "")
+        call.name += str(function.get("name") or "")
+        call.arguments += str(function.get("arguments") or "")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise upstream.upstream_error("OpenAI sent a tool call we could not read.") from exc
+    if len(call.arguments) > MAX_TOOL_ARGUMENTS_CHARS:
+        raise upstream.upstream_error("OpenAI sent tool arguments longer than we accept.")
 
 
 async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
@@ -102,15 +164,18 @@ async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
         yield payload
 
 
-def _parse(payload: str) -> dict:
+def _parse(payload: str) -> dict[str, Any]:
     try:
         chunk = json.loads(payload)
     except ValueError as exc:
         raise upstream.upstream_error("OpenAI sent a reply we could not read.") from exc
+    if not isinstance(chunk, dict):
+        raise upstream.upstream_error("OpenAI sent a reply we could not read.")
     if "error" in chunk:  # a mid-stream failure arrives as a data object with "error"
         message = upstream.redact(str((chunk["error"] or {}).get("message", "")))
         raise upstream.upstream_error(f"OpenAI stopped the reply: {message}".strip())
-    return chunk
+    parsed: dict[str, Any] = chunk
+    return parsed
 
 
 @asynccontextmanager

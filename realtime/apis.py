@@ -1,10 +1,12 @@
-"""POST /api/realtime/session: the SDP offer/answer proxy (API.md), in its JSON and raw forms.
+"""POST /api/realtime/session: the SDP offer/answer proxy (docs/api.md), in its JSON and raw forms.
 
 The view is async end to end (adrf's APIView): the upstream call may take seconds, and under
 daphne it must never hold a worker thread while it waits. adrf keeps DRF's authentication,
 CSRF, parsers, exception handler and schema generation, which a plain async Django view would
 have to re-implement; the sync parts (auth, the ORM) run in `sync_to_async` hops.
 """
+
+from typing import Any
 
 from adrf.views import APIView as AsyncAPIView
 from django.http import HttpResponse
@@ -25,14 +27,15 @@ from realtime.services import realtime_session_create
 from voice.defaults import INSTRUCTIONS_MAX_CHARS
 from voice.parsers import BoundedJSONParser
 from voice.schema import ERRORS
-from voice.serializers import CallSerializer
+from voice.serializers import CallSerializer, timezone_field
+from voice.users import request_user
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class SdpOfferField(serializers.Field):
+class SdpOfferField(serializers.Field[str, str | bytes, str, Any]):
     """SDP text, or its base64; checked before any upstream call is made."""
 
-    def to_internal_value(self, data) -> str:
+    def to_internal_value(self, data: object) -> str:
         if not isinstance(data, str | bytes):
             raise serializers.ValidationError("Send the SDP offer as text.", code="invalid_sdp")
         return offer_from_text(data)
@@ -42,7 +45,7 @@ class SdpOfferField(serializers.Field):
 
 
 @extend_schema_serializer(component_name="RealtimeSessionRequest")
-class SessionInputSerializer(serializers.Serializer):
+class SessionInputSerializer(serializers.Serializer[Any]):
     sdp = SdpOfferField(help_text="The browser's SDP offer, plain or base64 (at most 64 KiB).")
     voice = serializers.CharField(
         required=False,
@@ -61,6 +64,13 @@ class SessionInputSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Continue this conversation of the user's; default: a new one.",
     )
+    timezone = timezone_field()
+    push_to_talk = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="The caller holds a button to talk: the session gets no turn detection, "
+        "the client commits each turn and asks for the reply. Default: the user's preference.",
+    )
 
     def validate_instructions(self, value: str) -> str:
         if len(value) > INSTRUCTIONS_MAX_CHARS:
@@ -72,9 +82,13 @@ class SessionInputSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="RealtimeSession")
-class SessionOutputSerializer(serializers.Serializer):
+class SessionOutputSerializer(serializers.Serializer[Any]):
     call = CallSerializer()
     sdp = serializers.CharField(help_text="The SDP answer for setRemoteDescription.")
+    push_to_talk = serializers.BooleanField(
+        help_text="Whether this call runs on held turns (asked for, or the administrator's "
+        "manual turns): send `input_audio_buffer.commit` and `response.create` per turn."
+    )
 
 
 class RealtimeSessionCreateApi(AsyncAPIView):
@@ -83,9 +97,10 @@ class RealtimeSessionCreateApi(AsyncAPIView):
     @extend_schema(
         summary="Start a Realtime call: proxy the SDP offer to OpenAI, answer with its SDP",
         description=(
-            "JSON form: `{sdp, voice?, instructions?, conversation?}` → 201 "
-            "`{call, sdp}`. Raw form: the offer as the body with `Content-Type: "
-            "application/sdp` and `?voice=&conversation=&instructions=` → 201 with the answer "
+            "JSON form: `{sdp, voice?, instructions?, conversation?, timezone?, push_to_talk?}` "
+            "→ 201 `{call, sdp, push_to_talk}`. Raw form: the offer as the body with "
+            "`Content-Type: application/sdp` and "
+            "`?voice=&conversation=&instructions=&timezone=&push_to_talk=` → 201 with the answer "
             "SDP as the body. Both set `Location: /api/calls/<id>`. The API key stays on the "
             "server; one live call per user; starts are throttled per user."
         ),
@@ -94,6 +109,8 @@ class RealtimeSessionCreateApi(AsyncAPIView):
             OpenApiParameter("voice", str, description="Raw form only."),
             OpenApiParameter("conversation", OpenApiTypes.UUID, description="Raw form only."),
             OpenApiParameter("instructions", str, description="Raw form only."),
+            OpenApiParameter("timezone", str, description="Raw form only."),
+            OpenApiParameter("push_to_talk", bool, description="Raw form only."),
         ],
         responses={201: SessionOutputSerializer, **ERRORS},
     )
@@ -104,16 +121,22 @@ class RealtimeSessionCreateApi(AsyncAPIView):
         serializer.is_valid(raise_exception=True)
         fields = serializer.validated_data
         session = await realtime_session_create(
-            user=request.user,
+            user=request_user(request),
             offer_sdp=fields["sdp"],
             voice=fields.get("voice"),
             instructions=fields.get("instructions", ""),
             conversation_id=fields.get("conversation"),
+            timezone=fields.get("timezone", ""),
+            push_to_talk=fields.get("push_to_talk"),
         )
         location = {"Location": f"/api/calls/{session.call.id}"}
         if raw:
             return HttpResponse(
                 session.answer_sdp, status=201, content_type="application/sdp", headers=location
             )
-        body = {"call": CallSerializer(session.call).data, "sdp": session.answer_sdp}
+        body = {
+            "call": CallSerializer(session.call).data,
+            "sdp": session.answer_sdp,
+            "push_to_talk": session.push_to_talk,
+        }
         return Response(body, status=201, headers=location)

@@ -1,11 +1,15 @@
-"""OpenAI Realtime call endpoints (reference §1, §3) on top of the shared upstream client."""
+"""OpenAI Realtime call endpoints (docs/openai-realtime.md §1, §3) on top of the shared upstream
+client."""
 
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
+
+import httpx
 
 from voice import upstream
-from voice.errors import VoiceError
+from voice.errors import ErrorCode, VoiceError
 
 
 @dataclass(frozen=True)
@@ -14,7 +18,7 @@ class CreatedCall:
     call_id: str  # "rtc_…", from the Location header: needed for hangup and the sideband
 
 
-async def calls_create(*, api_key: str, offer_sdp: str, session: dict) -> CreatedCall:
+async def calls_create(*, api_key: str, offer_sdp: str, session: dict[str, Any]) -> CreatedCall:
     """POST the browser's offer and our session config; no retry, creation is not idempotent."""
     files = {
         "sdp": (None, offer_sdp, "application/sdp"),
@@ -32,14 +36,14 @@ async def calls_create(*, api_key: str, offer_sdp: str, session: dict) -> Create
     return CreatedCall(answer_sdp=response.text, call_id=call_id)
 
 
-def _refused(response) -> VoiceError:
+def _refused(response: httpx.Response) -> VoiceError:
     """A 400 about the offer is the browser's SDP (400 invalid_sdp, with OpenAI's reason);
     any other 400 is about our session config: the server's problem (502)."""
     param = upstream.error_field(response, "param")
     message = upstream.error_field(response, "message")
     if param == "sdp" or re.search(r"\b(sdp|offer)\b", message, re.IGNORECASE):
         reason = upstream.redact(message) or "OpenAI could not use the SDP offer."
-        return VoiceError(f"OpenAI refused the SDP offer: {reason}", code="invalid_sdp")
+        return VoiceError(f"OpenAI refused the SDP offer: {reason}", code=ErrorCode.INVALID_SDP)
     return upstream.error_for_response(response, "POST /realtime/calls")
 
 

@@ -4,14 +4,14 @@ import base64
 import binascii
 import re
 
-from voice.errors import VoiceError, payload_too_large
+from voice.errors import ErrorCode, VoiceError, payload_too_large
 
 MAX_SDP_BYTES = 64 * 1024
 _AUDIO_SECTION = re.compile(r"^m=audio ", re.MULTILINE)
 
 
 def _invalid(message: str) -> VoiceError:
-    return VoiceError(message, code="invalid_sdp", status=400)
+    return VoiceError(message, code=ErrorCode.INVALID_SDP)
 
 
 def offer_from_text(raw: str | bytes) -> str:

@@ -9,18 +9,20 @@ the start throttle hold for parallel starts: only one of them ever reaches OpenA
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from realtime import client
 from voice import errors
 from voice.db import release_connection
-from voice.errors import VoiceError
-from voice.models import Call, EndReason, Mode, VoiceConfig
-from voice.selectors import preference_get, voice_config_get
+from voice.errors import ErrorCode, VoiceError
+from voice.models import Call, EndReason, Mode, TurnDetection, VoiceConfig
+from voice.selectors import preference_get, push_to_talk_resolve, voice_config_get
 from voice.services.calls import (
     call_start,
     call_start_check,
@@ -29,6 +31,7 @@ from voice.services.calls import (
 )
 from voice.services.hangups import calls_hang_up_soon, run_in_background
 from voice.services.keys import api_key_resolve
+from voice.tools import Tool, enabled_tools, realtime_tool_definitions
 
 logger = logging.getLogger(__name__)
 
@@ -37,32 +40,64 @@ logger = logging.getLogger(__name__)
 class RealtimeSession:
     call: Call
     answer_sdp: str
+    # The call runs on held turns (push-to-talk, or the admin's manual turns): the session's
+    # turn detection is null, so the page commits each turn and asks for each reply.
+    push_to_talk: bool
 
 
-def session_config_build(*, config: VoiceConfig, voice: str, instructions: str = "") -> dict:
-    """The GA session object sent with the offer (API.md "What goes upstream"). Without any
-    instructions the field is left out, so OpenAI applies its own default."""
-    session: dict = {"type": "realtime", "model": config.realtime_model}
+def turn_detection_build(*, config: VoiceConfig, push_to_talk: bool) -> dict[str, Any] | None:
+    """OpenAI's `audio.input.turn_detection` for one call: null (the client commits each turn
+    and asks for the reply) under push-to-talk or the admin's manual turns, else the chosen
+    VAD with only the settings of its type."""
+    if push_to_talk or config.turn_detection == TurnDetection.MANUAL:
+        return None
+    turn: dict[str, Any] = {"type": config.turn_detection}
+    if config.turn_detection == TurnDetection.SEMANTIC_VAD:
+        turn["eagerness"] = config.vad_eagerness
+    else:
+        turn["threshold"] = config.vad_threshold
+        turn["prefix_padding_ms"] = config.vad_prefix_padding_ms
+        turn["silence_duration_ms"] = config.vad_silence_duration_ms
+    turn["create_response"] = config.vad_create_response
+    turn["interrupt_response"] = config.vad_interrupt_response
+    return turn
+
+
+def session_config_build(
+    *,
+    config: VoiceConfig,
+    voice: str,
+    instructions: str = "",
+    push_to_talk: bool = False,
+    tools: Sequence[Tool] = (),
+) -> dict[str, Any]:
+    """The GA session object sent with the offer (docs/api.md "What goes upstream"). Without any
+    instructions the field is left out, so OpenAI applies its own default; the enabled tools
+    are offered (the call monitor runs the calls the model makes, on the sideband)."""
+    session: dict[str, Any] = {"type": "realtime", "model": config.realtime_model}
     combined = "\n\n".join(part for part in (config.instructions, instructions) if part)
     if combined:
         session["instructions"] = combined
     session["audio"] = {
         "input": {
             "transcription": {"model": config.transcription_model},
-            "turn_detection": config.turn_detection,
+            "turn_detection": turn_detection_build(config=config, push_to_talk=push_to_talk),
         },
         "output": {"voice": voice},
     }
+    if tools:
+        session["tools"] = realtime_tool_definitions(list(tools))
+        session["tool_choice"] = "auto"
     return session
 
 
-def _voice_for(*, user: AbstractBaseUser, config: VoiceConfig, requested: str | None) -> str:
+def _voice_for(*, user: User, config: VoiceConfig, requested: str | None) -> str:
     if requested:
         if requested not in config.voices:
             raise VoiceError(
                 f"{requested!r} is not a Realtime voice here. Pick one of: "
                 f"{', '.join(config.voices)}.",
-                code="invalid_voice",
+                code=ErrorCode.INVALID_VOICE,
             )
         return requested
     preferred = preference_get(user=user).voice
@@ -73,11 +108,23 @@ def _voice_for(*, user: AbstractBaseUser, config: VoiceConfig, requested: str | 
 class _Reservation:
     call: Call
     api_key: str = field(repr=False)
-    session: dict
+    session: dict[str, Any]
     expired: list[Call]
 
+    @property
+    def push_to_talk(self) -> bool:
+        return self.session["audio"]["input"]["turn_detection"] is None
 
-def _reserve(*, user, voice, instructions, conversation_id) -> _Reservation:
+
+def _reserve(
+    *,
+    user: User,
+    voice: str | None,
+    instructions: str,
+    conversation_id: UUID | None,
+    push_to_talk: bool | None,
+    timezone: str,
+) -> _Reservation:
     """Everything before the upstream call, in one thread hop: the rules, then the call row
     (`connecting`, with its key), which takes the user's one live slot."""
     config = voice_config_get()
@@ -92,8 +139,16 @@ def _reserve(*, user, voice, instructions, conversation_id) -> _Reservation:
             "administrator to set one up."
         )
     voice = _voice_for(user=user, config=config, requested=voice)
+    if push_to_talk is None:
+        push_to_talk = push_to_talk_resolve(preference=preference_get(user=user), config=config)
     expired = call_start_check(user=user, config=config)
-    session = session_config_build(config=config, voice=voice, instructions=instructions)
+    session = session_config_build(
+        config=config,
+        voice=voice,
+        instructions=instructions,
+        push_to_talk=push_to_talk,
+        tools=enabled_tools(),
+    )
     call = call_start(
         user=user,
         mode=Mode.REALTIME,
@@ -101,6 +156,7 @@ def _reserve(*, user, voice, instructions, conversation_id) -> _Reservation:
         model=session["model"],
         voice=voice,
         key=key,
+        timezone=timezone,
     )
     release_connection()  # not held while the upstream answers
     return _Reservation(call=call, api_key=key.value, session=session, expired=expired)
@@ -108,16 +164,24 @@ def _reserve(*, user, voice, instructions, conversation_id) -> _Reservation:
 
 async def realtime_session_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     offer_sdp: str,
     voice: str | None = None,
     instructions: str = "",
     conversation_id: UUID | None = None,
+    push_to_talk: bool | None = None,
+    timezone: str = "",
 ) -> RealtimeSession:
     """Take the slot, post the offer upstream, then record the upstream call id (which wakes
-    the call monitor). A refused start frees the slot again, as a `failed` call."""
+    the call monitor). A refused start frees the slot again, as a `failed` call.
+    `push_to_talk` None follows the user's preference (or the admin's default)."""
     reservation = await sync_to_async(_reserve)(
-        user=user, voice=voice, instructions=instructions, conversation_id=conversation_id
+        user=user,
+        voice=voice,
+        instructions=instructions,
+        conversation_id=conversation_id,
+        push_to_talk=push_to_talk,
+        timezone=timezone,
     )
     calls_hang_up_soon(reservation.expired)
     new_conversation = conversation_id is None
@@ -132,7 +196,9 @@ async def realtime_session_create(
     if call is None:  # ended (End pressed) while the offer was in flight
         await asyncio.shield(_abandon(reservation, created.call_id, new_conversation))
         raise errors.call_ended()
-    return RealtimeSession(call=call, answer_sdp=created.answer_sdp)
+    return RealtimeSession(
+        call=call, answer_sdp=created.answer_sdp, push_to_talk=reservation.push_to_talk
+    )
 
 
 async def _create_upstream(
@@ -163,7 +229,7 @@ async def _create_upstream(
         raise
 
 
-async def _hang_up_when_created(creating: asyncio.Future, api_key: str) -> None:
+async def _hang_up_when_created(creating: asyncio.Future[client.CreatedCall], api_key: str) -> None:
     """Wait for OpenAI's answer to an abandoned offer (within the upstream timeout) and hang
     up the call it created: nobody will ever use it, and it would run on the key."""
     try:
@@ -173,7 +239,9 @@ async def _hang_up_when_created(creating: asyncio.Future, api_key: str) -> None:
         logger.warning("An abandoned start's upstream call: %s", exc.code)
 
 
-async def _abandon(reservation: _Reservation, upstream_call_id: str, new_conversation: bool):
+async def _abandon(
+    reservation: _Reservation, upstream_call_id: str, new_conversation: bool
+) -> None:
     """A start that got an upstream call but will not use it: hang that up, free the slot."""
     try:
         await client.calls_hangup(api_key=reservation.api_key, call_id=upstream_call_id)

@@ -1,5 +1,5 @@
-"""The realtime pipeline's `watch`: the call's sideband WebSocket (reference §3), from the call
-monitor's claim until the call ends.
+"""The realtime pipeline's `watch`: the call's sideband WebSocket (docs/openai-realtime.md §3),
+from the call monitor's claim until the call ends (also when the assistant ends it: `end_call`).
 
 One connection per call, opened with the key that started the call. Every server event goes to
 the call's `CallTranscriber`; speech and replies restart the call's idle clock. OpenAI ending the
@@ -12,6 +12,8 @@ import asyncio
 import json
 import logging
 import random
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -19,7 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from realtime.transcriber import CallTranscriber
-from voice.models import EndReason
+from voice.models import Call, EndReason
 from voice.pipelines import WatchedCall
 
 logger = logging.getLogger(__name__)
@@ -61,10 +63,22 @@ async def watch(*, watched: WatchedCall) -> str | None:
     lease was lost); either way the transcriber saves what the call left unsaved."""
     handler = CallTranscriber(call=watched.call)
     try:
-        return await _follow_until_ended(watched, handler)
+        return await _first_of(_follow_until_ended(watched, handler), handler.ended())
     finally:
         # Shielded: a cancelled watch still saves the reply that was cut off by the end.
         await asyncio.shield(_guarded(watched.call, handler.on_end()))
+
+
+async def _first_of(*works: Awaitable[str | None]) -> str | None:
+    """The result of whichever finishes first; the others are cancelled."""
+    tasks = [asyncio.ensure_future(work) for work in works]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        return next(iter(done)).result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _follow_until_ended(watched: WatchedCall, handler: CallTranscriber) -> str:
@@ -90,7 +104,7 @@ async def _follow_until_ended(watched: WatchedCall, handler: CallTranscriber) ->
         await asyncio.sleep(reconnect_delay(failures))
 
 
-def _connect(watched: WatchedCall):
+def _connect(watched: WatchedCall) -> connect:
     return connect(
         sideband_url(watched.call.upstream_call_id),
         additional_headers={"Authorization": f"Bearer {watched.api_key}"},
@@ -101,14 +115,16 @@ def _connect(watched: WatchedCall):
     )
 
 
-def _sender(sideband: ClientConnection):
-    async def send(event: dict) -> None:
+def _sender(sideband: ClientConnection) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    async def send(event: dict[str, Any]) -> None:
         await sideband.send(json.dumps(event))
 
     return send
 
 
-async def _follow(sideband: ClientConnection, handler: CallTranscriber, watched) -> str | None:
+async def _follow(
+    sideband: ClientConnection, handler: CallTranscriber, watched: WatchedCall
+) -> str | None:
     """Feed the events to the handler until the socket closes (None), or until the call must
     end: OpenAI said the session is over (`upstream_ended`), or the response just recorded
     spent the user's budget of the server's key (`budget_exceeded`)."""
@@ -130,7 +146,7 @@ async def _follow(sideband: ClientConnection, handler: CallTranscriber, watched)
     return None
 
 
-async def _guarded(call, work) -> None:
+async def _guarded(call: Call, work: Awaitable[None]) -> None:
     """A failing handler loses that event, never the call's watch."""
     try:
         await work

@@ -15,9 +15,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from asgiref.sync import sync_to_async
 
+from realtime.function_calls import FunctionCalls
 from voice.models import Call, KeySource, Message, UsageRecord
 from voice.selectors import api_key_source, budget_get, conversation_context, voice_config_get
 from voice.services.calls import call_context_claim
@@ -31,13 +33,14 @@ from voice.services.usage import (
 logger = logging.getLogger(__name__)
 
 # Speech runs at about 15 characters a second (the page's estimate, call_state.js): how much of
-# a cut-off reply was heard, from how long it had been audible. OpenAI does not say (§4.4).
+# a cut-off reply was heard, from how long it had been audible. OpenAI does not say
+# (docs/openai-realtime.md §4.4).
 SPOKEN_CHARS_PER_SECOND = 15
 
 # Memory items carry ids of ours (OpenAI's limit is 32 characters), so their echoes are known.
 MEMORY_ITEM_PREFIX = "mem_"
 
-# GA names; the beta aliases are still sent by some deployments (reference §0.2).
+# GA names; the beta aliases are still sent by some deployments (docs/openai-realtime.md §0.2).
 ALIASES = {
     "conversation.item.created": "conversation.item.added",
     "response.audio_transcript.delta": "response.output_audio_transcript.delta",
@@ -77,7 +80,7 @@ class SidebandItems:
     _replies: dict[str, _Reply] = field(default_factory=dict)
     _by_response: dict[str, str] = field(default_factory=dict)
 
-    def feed(self, event: dict, now: float | None = None) -> list[dict]:
+    def feed(self, event: dict[str, Any], now: float | None = None) -> list[dict[str, Any]]:
         now = time.monotonic() if now is None else now
         kind = ALIASES.get(event.get("type", ""), event.get("type", ""))
         handler = getattr(self, "_on_" + kind.replace(".", "_"), None)
@@ -85,7 +88,7 @@ class SidebandItems:
             return []
         return handler(event, now) or []
 
-    def flush(self, now: float | None = None) -> list[dict]:
+    def flush(self, now: float | None = None) -> list[dict[str, Any]]:
         """The call ended: every reply not saved yet counts as cut off where it was."""
         now = time.monotonic() if now is None else now
         saves = []
@@ -99,17 +102,21 @@ class SidebandItems:
 
     # --- user items ----------------------------------------------------------------------
 
-    def _on_input_audio_buffer_committed(self, event: dict, now: float) -> None:
+    def _on_input_audio_buffer_committed(self, event: dict[str, Any], now: float) -> None:
         if event.get("item_id"):
             self._previous[event["item_id"]] = event.get("previous_item_id")
 
-    def _on_conversation_item_added(self, event: dict, now: float) -> list[dict]:
+    def _on_conversation_item_added(
+        self, event: dict[str, Any], now: float
+    ) -> list[dict[str, Any]]:
         item = event.get("item") or {}
         item_id = item.get("id")
-        if not item_id or self._ignored(item_id) or item.get("type", "message") != "message":
+        if not item_id or self._ignored(item_id):
             return []
-        if "previous_item_id" in event:
+        if "previous_item_id" in event:  # function calls' too: their tool lines follow it
             self._previous[item_id] = event["previous_item_id"]
+        if item.get("type", "message") != "message":
+            return []
         if item.get("role") == "assistant":
             reply = self._reply(item_id)
             reply.previous_item_id = event.get("previous_item_id", reply.previous_item_id)
@@ -121,20 +128,28 @@ class SidebandItems:
             return [self._user(item_id, " ".join(typed))]
         return []
 
-    def _on_conversation_item_input_audio_transcription_completed(self, event, now) -> list:
+    def _on_conversation_item_input_audio_transcription_completed(
+        self, event: dict[str, Any], now: float
+    ) -> list[Any]:
         if not event.get("item_id") or self._ignored(event["item_id"]):
             return []
         return [self._user(event["item_id"], (event.get("transcript") or "").strip())]
 
-    def _on_conversation_item_input_audio_transcription_failed(self, event, now) -> list:
+    def _on_conversation_item_input_audio_transcription_failed(
+        self, event: dict[str, Any], now: float
+    ) -> list[Any]:
         if not event.get("item_id"):
             return []
         return [self._user(event["item_id"], "")]
 
+    def previous_of(self, item_id: str) -> str | None:
+        """The item before `item_id`, as OpenAI placed it (None when unknown or first)."""
+        return self._previous.get(item_id)
+
     def _ignored(self, item_id: str) -> bool:
         return item_id.startswith(MEMORY_ITEM_PREFIX)  # our own memory items, echoed back
 
-    def _user(self, item_id: str, text: str) -> dict:
+    def _user(self, item_id: str, text: str) -> dict[str, Any]:
         return {
             "item_id": item_id,
             "role": "user",
@@ -154,21 +169,23 @@ class SidebandItems:
         item_id = self._by_response.get(response_id or "")
         return self._replies.get(item_id) if item_id else None
 
-    def _on_response_output_item_added(self, event: dict, now: float) -> None:
+    def _on_response_output_item_added(self, event: dict[str, Any], now: float) -> None:
         item = event.get("item") or {}
         if item.get("id") and item.get("type", "message") == "message":
             reply = self._reply(item["id"])
             reply.response_id = event.get("response_id", "")
             self._by_response[reply.response_id] = reply.item_id
 
-    def _on_response_output_audio_transcript_delta(self, event: dict, now: float) -> None:
+    def _on_response_output_audio_transcript_delta(self, event: dict[str, Any], now: float) -> None:
         reply = self._reply(event["item_id"]) if event.get("item_id") else None
         if reply and not reply.text_final:
             reply.text += event.get("delta") or ""
 
     _on_response_output_text_delta = _on_response_output_audio_transcript_delta
 
-    def _on_response_output_audio_transcript_done(self, event: dict, now: float) -> list:
+    def _on_response_output_audio_transcript_done(
+        self, event: dict[str, Any], now: float
+    ) -> list[Any]:
         if not event.get("item_id"):
             return []
         reply = self._reply(event["item_id"])
@@ -176,33 +193,33 @@ class SidebandItems:
         reply.text_final = True
         return self._settle(reply)
 
-    def _on_response_output_text_done(self, event: dict, now: float) -> list:
+    def _on_response_output_text_done(self, event: dict[str, Any], now: float) -> list[Any]:
         if not event.get("item_id"):
             return []
         reply = self._reply(event["item_id"])
         reply.text, reply.text_final, reply.audio = event.get("text") or "", True, False
         return self._settle(reply)
 
-    def _on_output_audio_buffer_started(self, event: dict, now: float) -> None:
+    def _on_output_audio_buffer_started(self, event: dict[str, Any], now: float) -> None:
         reply = self._reply_for_response(event.get("response_id"))
         if reply:
             reply.playing_since = now
 
-    def _on_output_audio_buffer_stopped(self, event: dict, now: float) -> list:
+    def _on_output_audio_buffer_stopped(self, event: dict[str, Any], now: float) -> list[Any]:
         reply = self._reply_for_response(event.get("response_id"))
         if reply is None or reply.heard_chars is not None:
             return []
         reply.played = True
         return self._settle(reply)
 
-    def _on_output_audio_buffer_cleared(self, event: dict, now: float) -> list:
+    def _on_output_audio_buffer_cleared(self, event: dict[str, Any], now: float) -> list[Any]:
         reply = self._reply_for_response(event.get("response_id"))
         if reply is None or reply.played:
             return []
         self._cut(reply, now)
         return self._settle(reply)
 
-    def _on_conversation_item_truncated(self, event: dict, now: float) -> list:
+    def _on_conversation_item_truncated(self, event: dict[str, Any], now: float) -> list[Any]:
         reply = self._replies.get(event.get("item_id", ""))
         if reply is None:
             return []
@@ -214,7 +231,7 @@ class SidebandItems:
         reply.played = False
         return self._settle(reply)
 
-    def _on_response_done(self, event: dict, now: float) -> list:
+    def _on_response_done(self, event: dict[str, Any], now: float) -> list[Any]:
         response = event.get("response") or {}
         saves = []
         for output in response.get("output") or []:
@@ -238,7 +255,7 @@ class SidebandItems:
         else:
             reply.heard_chars = round((now - reply.playing_since) * SPOKEN_CHARS_PER_SECOND)
 
-    def _settle(self, reply: _Reply) -> list[dict]:
+    def _settle(self, reply: _Reply) -> list[dict[str, Any]]:
         """Save the reply once its text is final and its fate (played, cut, text) is known."""
         if reply.saved or not reply.text_final:
             return []
@@ -246,7 +263,7 @@ class SidebandItems:
             return []
         return [self._save_reply(reply)]
 
-    def _save_reply(self, reply: _Reply) -> dict:
+    def _save_reply(self, reply: _Reply) -> dict[str, Any]:
         reply.saved = True
         interrupted = reply.heard_chars is not None
         return {
@@ -266,9 +283,10 @@ def _heard(text: str, heard_chars: int | None) -> str:
     return text[: last_space if last_space > 0 else heard_chars].rstrip()
 
 
-def memory_events(*, call: Call, messages: list[Message]) -> list[dict]:
+def memory_events(*, call: Call, messages: list[Message]) -> list[dict[str, Any]]:
     """The earlier turns as `conversation.item.create` events, chained from "root" so they come
-    ahead of anything said in the new call (reference §4: items take `previous_item_id`)."""
+    ahead of anything said in the new call (docs/openai-realtime.md §4: items take
+    `previous_item_id`)."""
     events, previous = [], "root"
     for index, message in enumerate(messages):
         item_id = f"{MEMORY_ITEM_PREFIX}{call.id.hex[:16]}_{index}"
@@ -294,11 +312,11 @@ class BilledEvent:
     """A sideband event that OpenAI bills: what to record for it."""
 
     kind: str
-    units: dict
+    units: dict[str, Any]
     upstream_id: str
 
 
-def billed_event(event: dict) -> BilledEvent | None:
+def billed_event(event: dict[str, Any]) -> BilledEvent | None:
     """`response.done` with its `usage` (the response's tokens), or an input transcription's
     completion with its own (billed apart, at the transcription model's prices)."""
     kind = event.get("type")
@@ -315,16 +333,19 @@ def billed_event(event: dict) -> BilledEvent | None:
     return None
 
 
-Send = Callable[[dict], Awaitable[None]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class CallTranscriber:
     """One watched call: the monitor calls `on_join` after each (re)connect of the sideband,
-    `on_event` for every server event, and `on_end` once the call is over."""
+    `on_event` for every server event, and `on_end` once the call is over. The model's function
+    calls are answered here too (`realtime.function_calls`); `ended()` returns once the call
+    must end on the assistant's word (`end_call`)."""
 
     def __init__(self, *, call: Call) -> None:
         self.call = call
         self.items = SidebandItems()
+        self.function_calls = FunctionCalls(call=call, previous_of=self.items.previous_of)
         # Set after each billed event: the server's key pays and the user's month is spent.
         # The monitor then ends the call (reason `budget_exceeded`) and hangs it up.
         self.over_budget = False
@@ -335,16 +356,22 @@ class CallTranscriber:
         messages = await sync_to_async(self._context_to_send)()
         for event in memory_events(call=self.call, messages=messages):
             await send(event)
+        await self.function_calls.deliver_to(send)
 
     def _context_to_send(self) -> list[Message]:
-        if not call_context_claim(call=self.call):
+        if not call_context_claim(call=self.call) or self.call.conversation_id is None:
             return []
         return conversation_context(
             conversation_id=self.call.conversation_id, exclude_call=self.call
         )
 
-    async def on_event(self, event: dict) -> None:
+    async def ended(self) -> str:
+        """Returns the end reason once the assistant has ended the call (`end_call`)."""
+        return await self.function_calls.ended()
+
+    async def on_event(self, event: dict[str, Any]) -> None:
         await self._save(self.items.feed(event))
+        self.function_calls.feed(event)
         billed = billed_event(event)
         if billed is not None:
             self.over_budget = await sync_to_async(self._record_usage)(billed)
@@ -352,9 +379,12 @@ class CallTranscriber:
     def _record_usage(self, billed: BilledEvent) -> bool:
         """Record the event's cost; whether the user is now past their budget."""
         # The key that started the call pays for all of it (a call from before keys were kept
-        # on calls falls back to what the policy resolves now).
-        key_source = self.call.key_source or api_key_source(
-            user=self.call.user, config=voice_config_get()
+        # on calls falls back to what the policy resolves now, and with no key usable now, to
+        # the server's, whose budget is the one that must not be overrun).
+        key_source = (
+            self.call.key_source
+            or api_key_source(user=self.call.user, config=voice_config_get())
+            or "server"
         )
         model = self.call.model
         if billed.kind == UsageRecord.Kind.REALTIME_TRANSCRIPTION:
@@ -371,8 +401,9 @@ class CallTranscriber:
         return key_source == KeySource.SERVER and budget_get(user=self.call.user).exceeded
 
     async def on_end(self) -> None:
+        await self.function_calls.close()
         await self._save(self.items.flush())
 
-    async def _save(self, items: list[dict]) -> None:
+    async def _save(self, items: list[dict[str, Any]]) -> None:
         if items:
             await sync_to_async(transcript_fill)(call=self.call, items=items)

@@ -7,8 +7,12 @@ The "simulator listening on ..." line is printed only once the socket accepts co
 import asyncio
 import logging
 import signal
+import sys
 
-from aiohttp import web
+try:
+    from aiohttp import web
+except ImportError:  # the app's own install does not carry the simulator's dependencies
+    sys.exit("The simulator needs its extra: pip install 'django-voice[simulator]'")
 
 from .app import create_app
 from .settings import Settings, settings_from

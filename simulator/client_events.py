@@ -41,11 +41,11 @@ async def _buffer_commit(conversation: Conversation, event: dict) -> None:
         )
         _error(conversation, event, message, code="input_audio_buffer_commit_empty")
         return
-    conversation.commit()
+    conversation.commit_buffer()
 
 
 async def _buffer_clear(conversation: Conversation, event: dict) -> None:
-    conversation.buffered_ms = 0.0
+    conversation.clear_buffer()
     conversation.emit("input_audio_buffer.cleared")
 
 
@@ -68,6 +68,15 @@ def _item_problem(item) -> tuple[str, str, str] | None:
         return _invalid(_type_of(item), ITEM_TYPES, "item.type")
     if "id" in item and not isinstance(item["id"], str):
         return "Invalid type for 'item.id': expected a string.", "invalid_type", "item.id"
+    if item["type"] == "function_call_output":
+        for key in ("call_id", "output"):
+            if not isinstance(item.get(key), str):
+                return (
+                    f"Invalid type for 'item.{key}': expected a string.",
+                    "invalid_type",
+                    f"item.{key}",
+                )
+        return None
     if item["type"] != "message":
         return None
     allowed = PART_TYPES.get(item.get("role"))

@@ -7,6 +7,7 @@ the data channel and any sideband. Client events are handled in ``client_events.
 """
 
 import asyncio
+import json
 import secrets
 
 from . import items as build
@@ -17,6 +18,9 @@ from .script import Script, tokens
 from .settings import Settings
 from .tracks import Playback
 from .vad import VoiceActivityDetector
+
+# Committed audio with less speech than this in it is silence to the transcriber.
+MIN_VOICED_MS = 100
 
 
 def new_id(prefix: str) -> str:
@@ -30,10 +34,19 @@ class TurnError(ValueError):
 class ResponseRun:
     """One response: its scripted text, its generation task and the audio it queued."""
 
-    def __init__(self, *, text: str, previous_item_id: str | None, modalities: list) -> None:
+    def __init__(
+        self,
+        *,
+        text: str,
+        previous_item_id: str | None,
+        modalities: list,
+        tool_call: dict | None = None,
+    ) -> None:
         self.id = new_id("resp")
         self.item_id = new_id("item")
         self.text = text
+        # A scripted function call instead of a message: {"name", "arguments", "call_id"}.
+        self.tool_call = tool_call
         self.previous_item_id = previous_item_id
         self.modalities = modalities
         self.status = "in_progress"
@@ -45,7 +58,7 @@ class ResponseRun:
 
     @property
     def audio(self) -> bool:
-        return "audio" in self.modalities
+        return "audio" in self.modalities and self.tool_call is None
 
     def describe(self) -> dict:
         return {
@@ -69,10 +82,13 @@ class Conversation:
         self.active: ResponseRun | None = None
         self.speech_segments: list[dict] = []
         self.buffered_ms = 0.0
+        self.buffered_voiced_ms = 0.0  # of it, frames loud enough to be speech
+        self.mic_voiced_ms = 0.0  # the same over the whole call, for /_sim/calls
         self._speech_item_id: str | None = None
         self._transcriptions: dict[str, asyncio.Task] = {}
         self._tasks: set[asyncio.Task] = set()
         self._turn_lock = asyncio.Lock()
+        self._tool_answers: dict[str, str] = {}  # call_id -> the scripted answer to its output
         self._clock_start = asyncio.get_running_loop().time()
         self.vad = VoiceActivityDetector(rms_threshold=0, start_ms=0, silence_ms=0, prefix_ms=0)
         self.configure_vad()
@@ -90,6 +106,9 @@ class Conversation:
 
     async def on_mic_frame(self, rms: float, frame_ms: float) -> None:
         self.buffered_ms += frame_ms
+        if rms > self.settings.vad_rms:  # a muted (disabled) browser track sends pure zeros
+            self.buffered_voiced_ms += frame_ms
+            self.mic_voiced_ms += frame_ms
         turn = sessions.turn_detection(self.session)
         if turn is None:  # manual turns: the client commits with input_audio_buffer.commit
             self.vad.audio_ms += frame_ms
@@ -123,12 +142,22 @@ class Conversation:
             return self.start_response()
         return None
 
+    def clear_buffer(self) -> None:
+        self.buffered_ms = self.buffered_voiced_ms = 0.0
+
+    def commit_buffer(self) -> None:
+        """``input_audio_buffer.commit``: the buffered audio becomes a user turn. The simulator
+        recognises no words, so audio with speech in it says the next scripted user text, and
+        audio without any says nothing, as a transcription of silence does."""
+        heard = self.buffered_voiced_ms >= MIN_VOICED_MS
+        self.commit(said=self.script.next_user_text() if heard else "")
+
     def commit(self, item_id: str | None = None, said: str | None = None) -> None:
         """Commit the buffered audio as a user item; its transcript follows asynchronously."""
         item_id = item_id or new_id("item")
-        said = said or self.script.next_user_text()
+        said = self.script.next_user_text() if said is None else said
         self._speech_item_id = None
-        self.buffered_ms = 0.0
+        self.clear_buffer()
         previous = self.last_item_id()
         self.emit("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id)
         entry = Entry(build.user_audio_item(item_id), "audio", said, audio_ms=speech_ms(said))
@@ -216,26 +245,51 @@ class Conversation:
 
     def start_response(self, modalities: list | None = None) -> ResponseRun:
         previous = self.last_item_id()
+        tool_call = self._scripted_call(previous)
         run = ResponseRun(
-            text=self._reply_to(previous),
+            text="" if tool_call else self._reply_to(previous),
             previous_item_id=previous,
             modalities=modalities or sessions.output_modalities(self.session),
+            tool_call=tool_call,
         )
         self.responses[run.id] = run
         self.active = run
         run.task = self.spawn(self._generate(run))
         return run
 
+    def _scripted_call(self, previous_item_id: str | None) -> dict | None:
+        """A function call, when ``tool_script`` has one for the user's turn just before (and
+        the session offers that tool, as a model only calls functions it was given)."""
+        entry = self.history.get(previous_item_id)
+        if entry is None or entry.role != "user":
+            return None
+        scripted = self.script.tool_call_for(entry.text)
+        offered = {tool.get("name") for tool in self.session.get("tools") or []}
+        if scripted is None or scripted["name"] not in offered:
+            return None
+        call_id = new_id("call")
+        self._tool_answers[call_id] = scripted["answer"]
+        arguments = json.dumps(scripted["arguments"])
+        return {"name": scripted["name"], "arguments": arguments, "call_id": call_id}
+
     def _reply_to(self, previous_item_id: str | None) -> str:
         """The next scripted reply; one that answers a typed message quotes it, so a test can
-        tell which item the model saw last."""
+        tell which item the model saw last; one that answers a scripted function call's output
+        is that call's ``answer``, with the output in it."""
         entry = self.history.get(previous_item_id)
+        if entry is not None and entry.item.get("type") == "function_call_output":
+            answer = self._tool_answers.pop(entry.item.get("call_id"), None)
+            if answer is not None:
+                return answer.replace("{output}", entry.item.get("output", ""))
         typed = entry is not None and entry.source == "client" and entry.role == "user"
         return self.script.next_reply(to_text=entry.text if typed else None)
 
     async def _generate(self, run: ResponseRun) -> None:
         run.context = self.history.up_to(run.previous_item_id)
         self.emit("response.created", response=build.response(self, run))
+        if run.tool_call:
+            await self._call_function(run)
+            return
         item = build.assistant_item(run, "in_progress", [])
         self.emit("response.output_item.added", response_id=run.id, output_index=0, item=item)
         self.add(Entry(item, "model", run.text), run.previous_item_id)
@@ -266,6 +320,20 @@ class Conversation:
             self.emit("response.output_audio_transcript.delta", **build.part_ref(run), delta=piece)
             _mark_progress(run, index, len(offsets))
 
+    async def _call_function(self, run: ResponseRun) -> None:
+        """A function call's events, as the model streams one: the item, its arguments in
+        pieces, then done; the client answers with a function_call_output and response.create."""
+        item = build.function_call_item(run, "in_progress", "")
+        self.emit("response.output_item.added", response_id=run.id, output_index=0, item=item)
+        self.add(Entry(item, "model", None), run.previous_item_id)
+        pieces = tokens(run.tool_call["arguments"])
+        for index, piece in enumerate(pieces):
+            await asyncio.sleep(1 / self.settings.llm_tokens_per_s)
+            ref = build.function_ref(run)
+            self.emit("response.function_call_arguments.delta", **ref, delta=piece)
+            _mark_progress(run, index, len(pieces))
+        self.finish(run, "completed")
+
     async def _report_playback_end(self, run: ResponseRun) -> None:
         if await run.playback.finished:  # cleared playbacks are reported by interrupt()/clear()
             self.emit("output_audio_buffer.stopped", response_id=run.id)
@@ -281,6 +349,9 @@ class Conversation:
         """Close a response. An interrupted one still reports its whole generated transcript."""
         run.status = status
         run.half_sent.set()
+        if run.tool_call:
+            self._finish_call(run, details)
+            return
         ref = build.part_ref(run)
         if run.audio:
             self.emit("response.output_audio_transcript.done", **ref, transcript=run.text)
@@ -293,6 +364,27 @@ class Conversation:
             run, "completed" if status == "completed" else "incomplete", [build.item_part(run)]
         )
         self._record_reply(run, item)
+        self.emit("response.output_item.done", response_id=run.id, output_index=0, item=item)
+        self.emit("conversation.item.done", previous_item_id=run.previous_item_id, item=item)
+        usage = build.response_usage(self, run)
+        self.emit("response.done", response=build.response(self, run, details, [item], usage))
+        if self.active is run:
+            self.active = None
+
+    def _finish_call(self, run: ResponseRun, details: dict | None) -> None:
+        """Close a function call's response; an interrupted one still reports its arguments
+        (OpenAI: `.done` is "also emitted when a Response is interrupted")."""
+        arguments = run.tool_call["arguments"]
+        self.emit(
+            "response.function_call_arguments.done",
+            **build.function_ref(run),
+            name=run.tool_call["name"],
+            arguments=arguments,
+        )
+        status = "completed" if run.status == "completed" else "incomplete"
+        item = build.function_call_item(run, status, arguments)
+        if (entry := self.history.get(run.item_id)) is not None:
+            entry.item = item
         self.emit("response.output_item.done", response_id=run.id, output_index=0, item=item)
         self.emit("conversation.item.done", previous_item_id=run.previous_item_id, item=item)
         usage = build.response_usage(self, run)

@@ -34,6 +34,29 @@ def assistant_item(run, status: str, content: list) -> dict:
     }
 
 
+def function_call_item(run, status: str, arguments: str) -> dict:
+    """The item of a scripted function call (``tool_script``), as the model makes one."""
+    call = run.tool_call
+    return {
+        "id": run.item_id,
+        "object": "realtime.item",
+        "type": "function_call",
+        "status": status,
+        "name": call["name"],
+        "call_id": call["call_id"],
+        "arguments": arguments,
+    }
+
+
+def function_ref(run) -> dict:
+    return {
+        "response_id": run.id,
+        "item_id": run.item_id,
+        "output_index": 0,
+        "call_id": run.tool_call["call_id"],
+    }
+
+
 def content_part(run, text: str) -> dict:
     """The part in ``response.content_part.*`` events, whose types are ``audio``/``text``."""
     if run.audio:
@@ -102,7 +125,8 @@ def response_usage(conversation, run) -> dict:
     text_in, audio_in = _input_tokens(conversation, run)
     cached_text, cached_audio = _cached(conversation, run)
     cached_text, cached_audio = min(cached_text, text_in), min(cached_audio, audio_in)
-    text_out = len(tokens(run.text))
+    written = run.tool_call["arguments"] if run.tool_call else run.text
+    text_out = len(tokens(written))
     duration = run.playback.duration_ms if run.audio and run.playback else 0.0
     audio_out = _audio_tokens(duration, AUDIO_OUT_TOKENS_PER_S)
     return {

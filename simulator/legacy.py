@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 
 from aiohttp import web
 
+from . import chat_tools
 from .audio import decode as decode_audio
 from .audio import synthesize, voiced_ms
 from .encoding import CONTENT_TYPES, FORMATS, SPEECH_RATE, StreamEncoder, encoder_available
@@ -188,12 +189,13 @@ def _chat_problem(body) -> web.Response | None:
             param="messages",
             code="invalid_value",
         )
-    return None
+    return chat_tools.tools_problem(body)
 
 
 def _chat_usage(body: dict, reply: str) -> dict:
     """OpenAI's `CompletionUsage`, details included (nothing cached, no audio or reasoning)."""
     prompt = sum(len(tokens(_content_text(m.get("content")))) + 4 for m in body["messages"])
+    prompt += sum(len(tokens(json.dumps(t))) for t in body.get("tools") or [])
     completion = len(tokens(reply))
     return {
         "prompt_tokens": prompt,
@@ -214,25 +216,56 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     problem = _chat_problem(body)
     if problem is not None:
         return problem
-    last_user = next(
-        (m for m in reversed(body["messages"]) if m["role"] == "user"), body["messages"][-1]
-    )
-    reply = request.app[SCRIPT].chat_reply(_content_text(last_user.get("content")))
     settings = request.app[SETTINGS]
+    tool_call = chat_tools.next_tool_call(body, settings.tool_script)
     await asyncio.sleep(settings.llm_ttft_ms / 1000)
+    if tool_call is not None:
+        return await _chat_tool_call(request, body, tool_call)
+    reply = chat_tools.scripted_answer(body, settings.tool_script)
+    if reply is None:
+        last_user = next(
+            (m for m in reversed(body["messages"]) if m["role"] == "user"), body["messages"][-1]
+        )
+        reply = request.app[SCRIPT].chat_reply(_content_text(last_user.get("content")))
     if body.get("stream"):
         return await _stream_chat(request, body, reply)
     await asyncio.sleep(len(tokens(reply)) / settings.llm_tokens_per_s)
     message = {"role": "assistant", "content": reply, "refusal": None, "annotations": []}
+    return _chat_completion(body, message, "stop", _chat_usage(body, reply))
+
+
+def _chat_completion(body: dict, message: dict, finish_reason: str, usage: dict) -> web.Response:
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}
     return web.json_response(
-        {
-            **_chat_envelope(body, "chat.completion"),
-            "choices": [
-                {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
-            ],
-            "usage": _chat_usage(body, reply),
-        }
+        {**_chat_envelope(body, "chat.completion"), "choices": [choice], "usage": usage}
     )
+
+
+async def _chat_tool_call(
+    request: web.Request, body: dict, call: chat_tools.ToolCall
+) -> web.StreamResponse:
+    """The model asks for a tool. Streamed as OpenAI streams it: the first delta names the
+    call (index, id, name, empty arguments), the arguments follow in pieces, then the finish
+    reason "tool_calls"."""
+    function = {"name": call.name, "arguments": call.arguments}
+    usage = _chat_usage(body, f"{call.name} {call.arguments}")
+    if not body.get("stream"):
+        tool_call = {"id": call.id, "type": "function", "function": function}
+        message = {"role": "assistant", "content": None, "refusal": None, "annotations": []}
+        return _chat_completion(body, {**message, "tool_calls": [tool_call]}, "tool_calls", usage)
+    first = {"index": 0, "id": call.id, "type": "function", "function": {**function}}
+    first["function"]["arguments"] = ""
+    deltas = [{"role": "assistant", "content": None, "refusal": None, "tool_calls": [first]}]
+    deltas += [
+        {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
+        for piece in _argument_pieces(call.arguments)
+    ]
+    return await _stream_chunks(request, body, deltas, "tool_calls", usage)
+
+
+def _argument_pieces(arguments: str) -> list[str]:
+    """JSON text in token-sized pieces, as the model writes it: never valid until joined."""
+    return [arguments[i : i + 4] for i in range(0, len(arguments), 4)]
 
 
 def _chat_envelope(body: dict, kind: str, completion_id: str | None = None) -> dict:
@@ -246,6 +279,16 @@ def _chat_envelope(body: dict, kind: str, completion_id: str | None = None) -> d
 
 
 async def _stream_chat(request: web.Request, body: dict, reply: str) -> web.StreamResponse:
+    deltas = [{"role": "assistant", "content": "", "refusal": None}]
+    deltas += [{"content": piece} for piece in tokens(reply)]
+    return await _stream_chunks(request, body, deltas, "stop", _chat_usage(body, reply))
+
+
+async def _stream_chunks(
+    request: web.Request, body: dict, deltas: list[dict], finish_reason: str, usage: dict
+) -> web.StreamResponse:
+    """Each delta as a `chat.completion.chunk` at the token rate, then the finish reason and,
+    when asked for, the usage; then [DONE]."""
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     envelope = _chat_envelope(body, "chat.completion.chunk")
 
@@ -255,14 +298,13 @@ async def _stream_chat(request: web.Request, body: dict, reply: str) -> web.Stre
         return {**envelope, "choices": [choice], **extra}
 
     response = await _sse(request)
-    await _send(response, chunk({"role": "assistant", "content": "", "refusal": None}))
     interval = 1 / request.app[SETTINGS].llm_tokens_per_s
-    for index, piece in enumerate(tokens(reply)):
-        await asyncio.sleep(interval if index else 0)
-        await _send(response, chunk({"content": piece}))
-    await _send(response, chunk({}, "stop"))
+    for index, delta in enumerate(deltas):
+        await asyncio.sleep(interval if index > 1 else 0)  # the first piece comes with the role
+        await _send(response, chunk(delta))
+    await _send(response, chunk({}, finish_reason))
     if include_usage:
-        await _send(response, {**envelope, "choices": [], "usage": _chat_usage(body, reply)})
+        await _send(response, {**envelope, "choices": [], "usage": usage})
     await _send(response, "[DONE]")
     await response.write_eof()
     return response

@@ -245,6 +245,7 @@ class Call:
             "client_events": self.client_events,
             "mic_frames": self.mic["frames"],
             "mic_max_rms": round(self.mic["max_rms"], 1),
+            "mic_voiced_ms": round(conversation.mic_voiced_ms),
             "speech": conversation.speech_segments,
             "items": [entry.describe() for entry in conversation.history],
             "responses": {run.id: run.status for run in conversation.responses.values()},

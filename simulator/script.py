@@ -42,6 +42,12 @@ class Script:
             return f'You wrote "{_topic(to_text)}". {reply}'
         return reply
 
+    def tool_call_for(self, text: str | None) -> dict | None:
+        """The scripted function call (``tool_script``) for a user's turn: the first entry
+        whose ``match`` is in the turn's words, in any case."""
+        said = (text or "").lower()
+        return next((e for e in self._settings.tool_script if e["match"].lower() in said), None)
+
     def chat_reply(self, last_user_message: str) -> str:
         count = max(1, self._settings.chat_sentences)
         topic = _topic(last_user_message) or "nothing in particular"

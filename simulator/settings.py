@@ -8,7 +8,9 @@ environment, and as JSON arrays through ``/_sim/config``.
 
 import argparse
 import dataclasses
+import json
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -26,6 +28,8 @@ DEFAULT_ASSISTANT_TEXTS = [
     "You are welcome. Have a wonderful day.",
 ]
 SYNTH_ENGINES = ("auto", "espeak", "tone")
+TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+TOOL_SCRIPT_FIELDS = {"match": str, "name": str, "arguments": dict, "answer": str}
 
 
 def _knob(default, help_text: str, *, runtime: bool = True):
@@ -62,6 +66,15 @@ class Settings:
         default_factory=lambda: list(DEFAULT_ASSISTANT_TEXTS),
         metadata={"help": "scripted assistant replies (cycled)", "runtime": True},
     )
+    tool_script: list[dict] = field(
+        default_factory=list,
+        metadata={
+            "help": "scripted function calls: a JSON list of {match, name, arguments, answer}; "
+            "a user turn containing `match` gets a call of `name`, and the reply to its output "
+            "is `answer` with {output} replaced by the output",
+            "runtime": True,
+        },
+    )
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -87,6 +100,8 @@ def _coerce_json(name: str, value):
     if spec is None or not spec.metadata["runtime"]:
         raise ValueError(f"unknown or startup-only setting: {name}")
     kind = _field_type(name)
+    if name == "tool_script":
+        return _tool_script(value)
     if kind is list:
         if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
             raise ValueError(f"{name} must be a non-empty list of strings")
@@ -110,7 +125,29 @@ def _validated(name: str, value):
     return value
 
 
-def _parse_text(kind: type, raw: str):
+def _tool_script(value) -> list[dict]:
+    """Each entry: `match` (a word of the user's turn, any case), `name` (the function), and
+    optionally `arguments` (an object, default {}) and `answer` (default "{output}")."""
+    if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
+        raise ValueError("tool_script must be a list of objects")
+    script = []
+    for entry in value:
+        unknown = set(entry) - set(TOOL_SCRIPT_FIELDS)
+        if unknown:
+            raise ValueError(f"tool_script: unknown field(s) {', '.join(sorted(unknown))}")
+        entry = {"arguments": {}, "answer": "{output}", **entry}
+        for key, kind in TOOL_SCRIPT_FIELDS.items():
+            if not isinstance(entry.get(key), kind):
+                raise ValueError(f"tool_script: {key} must be a {kind.__name__}")
+        if not entry["match"].strip() or not TOOL_NAME_RE.match(entry["name"]):
+            raise ValueError("tool_script: match must be a word and name a function name")
+        script.append(entry)
+    return script
+
+
+def _parse_text(kind: type, raw: str, name: str = ""):
+    if name == "tool_script":
+        return _tool_script(json.loads(raw))
     if kind is list:
         return [part.strip() for part in raw.split("|") if part.strip()]
     if kind is bool:
@@ -147,7 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
         else:
-            parser.add_argument(flag, type=lambda raw, k=kind: _parse_text(k, raw), help=help_text)
+            parser.add_argument(
+                flag, type=lambda raw, k=kind, n=name: _parse_text(k, raw, n), help=help_text
+            )
     return parser
 
 
@@ -160,7 +199,7 @@ def settings_from(argv: list[str] | None = None, environ=os.environ) -> Settings
         if args[name] is not None:
             value = args[name]
         elif env_value is not None:
-            value = _parse_text(_field_type(name), env_value)
+            value = _parse_text(_field_type(name), env_value, name)
         else:
             continue
         setattr(settings, name, _validated(name, value))

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 
 from voice.models import Call, Conversation, Message, Price, UsageRecord
+from voice.search import search_index_rebuild
 
 _numbers = itertools.count(1)
 
@@ -18,7 +19,10 @@ def make_user(username: str | None = None, **fields):
 
 
 def make_conversation(user, **fields) -> Conversation:
-    return Conversation.objects.create(user=user, **fields)
+    conversation = Conversation.objects.create(user=user, **fields)
+    if conversation.title:
+        search_index_rebuild(conversation_id=conversation.pk)  # as a rename would
+    return conversation
 
 
 def make_call(user, *, conversation=None, **fields) -> Call:
@@ -32,7 +36,11 @@ def make_message(call: Call, **fields) -> Message:
     fields.setdefault("item_id", f"item_{next(_numbers)}")
     fields.setdefault("role", "user")
     fields.setdefault("text", "hello")
-    return Message.objects.create(conversation=call.conversation, call=call, **fields)
+    assert call.conversation is not None
+    message = Message.objects.create(conversation=call.conversation, call=call, **fields)
+    # Searchable on PostgreSQL, as a message saved through the transcript services is.
+    search_index_rebuild(conversation_id=call.conversation.pk)
+    return message
 
 
 def make_price(model: str, **usd_per_unit) -> list[Price]:

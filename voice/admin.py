@@ -3,16 +3,19 @@ read-only calls and conversations with their messages, and usage: editable price
 budgets, and every billable use with totals per user and day (CSV too)."""
 
 import csv
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 
 from voice import selectors
 from voice.models import (
@@ -22,6 +25,7 @@ from voice.models import (
     EndReason,
     Message,
     Price,
+    ToolSetting,
     Unit,
     UsageRecord,
     UserApiKey,
@@ -32,10 +36,12 @@ from voice.models import (
 from voice.services import keys as key_services
 from voice.services.calls import call_end
 from voice.services.hangups import calls_hang_up
+from voice.services.tool_settings import tool_settings_switch, tool_settings_sync
+from voice.tools import registered_tool
 from voice.validators import OPENAI_KEY_PATTERN
 
 
-class UserApiKeyForm(forms.ModelForm):
+class UserApiKeyForm(forms.ModelForm[UserApiKey]):
     api_key = forms.RegexField(
         label="OpenAI API key",
         regex=OPENAI_KEY_PATTERN,
@@ -50,25 +56,29 @@ class UserApiKeyForm(forms.ModelForm):
         model = UserApiKey
         fields = ["user"]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         if not self.instance.pk and not cleaned.get("api_key"):
             self.add_error("api_key", "Enter the key to store.")
         return cleaned
 
 
 @admin.register(UserApiKey)
-class UserApiKeyAdmin(admin.ModelAdmin):
+class UserApiKeyAdmin(admin.ModelAdmin[UserApiKey]):
     form = UserApiKeyForm
     list_display = ["user", "masked", "updated_at"]
     search_fields = ["user__username", "user__email"]
     autocomplete_fields = ["user"]
     readonly_fields = ["masked", "updated_at"]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: UserApiKey | None = None
+    ) -> list[str] | tuple[str, ...]:
         return [*self.readonly_fields, "user"] if obj else self.readonly_fields
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: HttpRequest, obj: UserApiKey, form: forms.Form, change: bool
+    ) -> None:
         # Through the service, so encryption happens in exactly one place.
         if form.cleaned_data.get("api_key"):
             saved = key_services.api_key_set(user=obj.user, api_key=form.cleaned_data["api_key"])
@@ -76,7 +86,7 @@ class UserApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(VoiceConfig)
-class VoiceConfigAdmin(admin.ModelAdmin):
+class VoiceConfigAdmin(admin.ModelAdmin[VoiceConfig]):
     fieldsets = [
         (
             "Realtime mode",
@@ -87,8 +97,27 @@ class VoiceConfigAdmin(admin.ModelAdmin):
                     "voices",
                     "default_voice",
                     "transcription_model",
-                    "turn_detection",
                 ]
+            },
+        ),
+        (
+            "Realtime turn taking",
+            {
+                "description": (
+                    "When the assistant answers in a Realtime call. Only the settings of the "
+                    "chosen turn detection apply: threshold, silence and padding for server "
+                    "VAD, eagerness for semantic VAD. A user with push-to-talk on (and every "
+                    "user under Manual) talks only while holding the button: no detection "
+                    "runs for that call, releasing the button sends the turn and asks for "
+                    "the reply, and pressing it stops a reply being spoken."
+                ),
+                "fields": [
+                    "turn_detection",
+                    ("vad_threshold", "vad_silence_duration_ms", "vad_prefix_padding_ms"),
+                    "vad_eagerness",
+                    ("vad_interrupt_response", "vad_create_response"),
+                    "push_to_talk_default",
+                ],
             },
         ),
         ("Legacy mode", {"fields": ["stt_model", "llm_model", "tts_model", "tts_voices"]}),
@@ -104,51 +133,60 @@ class VoiceConfigAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Tools",
+            {
+                "fields": ["tool_timeout_s", "max_tool_calls_per_call"],
+                "description": "Which tools the assistant may use is set under Tools.",
+            },
+        ),
     ]
     readonly_fields = ["updated_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: VoiceConfig | None = None) -> bool:
         return False
 
-    def changelist_view(self, request: HttpRequest, extra_context=None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponseRedirect:
         """There is one configuration: the list goes straight to it."""
         config = selectors.voice_config_get()
         return HttpResponseRedirect(reverse("admin:voice_voiceconfig_change", args=[config.pk]))
 
 
 @admin.register(VoicePreference)
-class VoicePreferenceAdmin(admin.ModelAdmin):
-    list_display = ["user", "mode", "voice", "updated_at"]
-    list_filter = ["mode"]
+class VoicePreferenceAdmin(admin.ModelAdmin[VoicePreference]):
+    list_display = ["user", "mode", "voice", "push_to_talk", "updated_at"]
+    list_filter = ["mode", "push_to_talk"]
     search_fields = ["user__username", "user__email"]
     autocomplete_fields = ["user"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin[M: Model](admin.ModelAdmin[M]):
     """Calls and transcripts are records of what happened: viewable, never edited here."""
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
         return False
 
 
-class MessageInline(admin.TabularInline):
+class MessageInline(admin.TabularInline[Message, Message]):
     model = Message
-    fields = ["created_at", "role", "text", "interrupted", "item_id"]
-    readonly_fields = fields
+    fields = ["created_at", "role", "text", "interrupted", "tool", "item_id"]
+    readonly_fields = ["created_at", "role", "text", "interrupted", "tool", "item_id"]
     extra = 0
     can_delete = False
     show_change_link = False
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -156,22 +194,24 @@ class CallMessageInline(MessageInline):
     fk_name = "call"
 
 
-class KeepsLiveCallsAdmin(ReadOnlyAdmin):
+class KeepsLiveCallsAdmin[M: Model](ReadOnlyAdmin[M]):
     """Ended records may be deleted; a live call may not, nor a conversation holding one:
     OpenAI's session and the user's page would go on with no record to end. Django's delete
     confirmation lists the live calls as protected and refuses, one object or a selection."""
 
-    def live_calls(self, objs) -> list[Call]:
+    def live_calls(self, objs: Iterable[M]) -> list[Call]:
         raise NotImplementedError
 
-    def get_deleted_objects(self, objs, request):
+    def get_deleted_objects(
+        self, objs: Sequence[M] | QuerySet[M], request: HttpRequest
+    ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         live = [f"{call} (live: end it first)" for call in self.live_calls(objs)]
         return deleted, counts, perms_needed, [*protected, *live]
 
 
 @admin.register(Call)
-class CallAdmin(KeepsLiveCallsAdmin):
+class CallAdmin(KeepsLiveCallsAdmin[Call]):
     list_display = ["id", "user", "mode", "status", "model", "started_at", "ended_reason"]
     list_filter = ["mode", "status", "ended_reason"]
     search_fields = ["user__username", "user__email", "upstream_call_id", "id"]
@@ -180,25 +220,74 @@ class CallAdmin(KeepsLiveCallsAdmin):
     actions = ["end_calls"]
 
     @admin.action(description="End the selected live calls (hung up at OpenAI)")
-    def end_calls(self, request, queryset) -> None:
+    def end_calls(self, request: HttpRequest, queryset: QuerySet[Call]) -> None:
         ended = [call_end(call=call, reason=EndReason.ADMIN) for call in queryset if call.is_live]
         # One attempt each: the monitor's sweep retries a hangup that fails (the key is kept).
         async_to_sync(calls_hang_up)(ended, attempts=1)
         self.message_user(request, f"Ended {len(ended)} live call(s).", messages.SUCCESS)
 
-    def live_calls(self, objs) -> list[Call]:
+    def live_calls(self, objs: Iterable[Call]) -> list[Call]:
         return [call for call in objs if call.is_live]
 
 
 @admin.register(Conversation)
-class ConversationAdmin(KeepsLiveCallsAdmin):
+class ConversationAdmin(KeepsLiveCallsAdmin[Conversation]):
     list_display = ["__str__", "user", "created_at", "updated_at"]
     search_fields = ["user__username", "user__email", "title"]
     inlines = [MessageInline]
 
-    def live_calls(self, objs) -> list[Call]:
+    def live_calls(self, objs: Iterable[Conversation]) -> list[Call]:
         ids = [conversation.pk for conversation in objs]
         return list(Call.objects.filter(conversation__in=ids, status__in=Call.LIVE_STATUSES))
+
+
+@admin.register(ToolSetting)
+class ToolSettingAdmin(admin.ModelAdmin[ToolSetting]):
+    """Every registered tool (`voice.tools`), with what the model is told it does, and a
+    switch: a tool turned off is neither offered to the model nor run."""
+
+    list_display = ["name", "enabled", "description", "registered"]
+    list_editable = ["enabled"]
+    list_filter = ["enabled"]
+    search_fields = ["name"]
+    fields = ["name", "enabled", "description", "parameters", "updated_at"]
+    readonly_fields = ["name", "description", "parameters", "updated_at"]
+    actions = ["turn_on", "turn_off"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the rows come from the registry
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        tool_settings_sync()  # a tool registered since the last visit shows up, on
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="what the model is told")
+    def description(self, setting: ToolSetting) -> str:
+        tool = registered_tool(setting.name)
+        return tool.description if tool else "—"
+
+    @admin.display(description="parameters")
+    def parameters(self, setting: ToolSetting) -> str:
+        tool = registered_tool(setting.name)
+        if tool is None:
+            return "—"
+        return ", ".join(p.name for p in tool.parameters) or "none"
+
+    @admin.display(boolean=True, description="registered")
+    def registered(self, setting: ToolSetting) -> bool:
+        return registered_tool(setting.name) is not None
+
+    @admin.action(description="Turn the selected tools on")
+    def turn_on(self, request: HttpRequest, queryset: QuerySet[ToolSetting]) -> None:
+        changed = tool_settings_switch(names=[s.name for s in queryset], enabled=True)
+        self.message_user(request, f"Turned {changed} tool(s) on.", messages.SUCCESS)
+
+    @admin.action(description="Turn the selected tools off")
+    def turn_off(self, request: HttpRequest, queryset: QuerySet[ToolSetting]) -> None:
+        changed = tool_settings_switch(names=[s.name for s in queryset], enabled=False)
+        self.message_user(request, f"Turned {changed} tool(s) off.", messages.SUCCESS)
 
 
 # --- usage, prices and budgets -----------------------------------------------------------------
@@ -207,12 +296,12 @@ class ConversationAdmin(KeepsLiveCallsAdmin):
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_cell(value) -> str:
+def _csv_cell(value: object) -> str:
     text = "" if value is None else str(value)
     return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 
 
-def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
+def _csv_response(filename: str, header: list[str], rows: Iterable[list[Any]]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
@@ -222,7 +311,7 @@ def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
 
 
 @admin.register(Price)
-class PriceAdmin(admin.ModelAdmin):
+class PriceAdmin(admin.ModelAdmin[Price]):
     list_display = ["model", "unit", "usd", "per", "updated_at"]
     list_editable = ["usd"]
     list_filter = ["unit"]
@@ -234,7 +323,7 @@ class PriceAdmin(admin.ModelAdmin):
 
 
 @admin.register(UserBudget)
-class UserBudgetAdmin(admin.ModelAdmin):
+class UserBudgetAdmin(admin.ModelAdmin[UserBudget]):
     list_display = ["user", "monthly_usd", "spent_this_month", "updated_at"]
     search_fields = ["user__username", "user__email"]
     autocomplete_fields = ["user"]
@@ -245,7 +334,7 @@ class UserBudgetAdmin(admin.ModelAdmin):
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(ReadOnlyAdmin):
+class UsageRecordAdmin(ReadOnlyAdmin[UsageRecord]):
     """Every billable use, filterable by date, model, key source and kind; the list shows the
     total of what is filtered, and the summary the same per user and day (both as CSV)."""
 
@@ -257,10 +346,10 @@ class UsageRecordAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
     actions = ["export_csv"]
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: UsageRecord | None = None) -> bool:
         return False  # the month's spending is what budgets count
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
         return [
             path("summary/", view(self.summary_view), name="voice_usagerecord_summary"),
@@ -268,16 +357,19 @@ class UsageRecordAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def changelist_view(self, request: HttpRequest, extra_context=None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:
+        context = response.context_data if isinstance(response, TemplateResponse) else None
+        changelist = (context or {}).get("cl")
+        if context is not None and changelist is not None:
             totals = selectors.usage_totals(records=changelist.queryset)
-            response.context_data["usage_total"] = totals["cost"]
+            context["usage_total"] = totals["cost"]
         return response
 
     @admin.action(description="Export the selected records as CSV")
-    def export_csv(self, request: HttpRequest, queryset) -> HttpResponse:
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[UsageRecord]) -> HttpResponse:
         header = ["created_at", "user", "call", "kind", "model", "key_source", *Unit.values]
         records = queryset.select_related("user").order_by("created_at")
         return _csv_response(
@@ -290,7 +382,11 @@ class UsageRecordAdmin(ReadOnlyAdmin):
     def summary_csv(self, request: HttpRequest) -> HttpResponse:
         return self._summary(request, self._summary_file)
 
-    def _summary(self, request: HttpRequest, answer) -> HttpResponse:
+    def _summary(
+        self,
+        request: HttpRequest,
+        answer: Callable[[HttpRequest, QuerySet[UsageRecord]], HttpResponse],
+    ) -> HttpResponse:
         """The records the changelist shows for the same query string, per user and day."""
         if not self.has_view_permission(request):
             raise PermissionDenied
@@ -300,7 +396,7 @@ class UsageRecordAdmin(ReadOnlyAdmin):
             return HttpResponseRedirect(reverse("admin:voice_usagerecord_summary"))
         return answer(request, records)
 
-    def _summary_page(self, request: HttpRequest, records) -> HttpResponse:
+    def _summary_page(self, request: HttpRequest, records: QuerySet[UsageRecord]) -> HttpResponse:
         context = {
             **self.admin_site.each_context(request),
             "title": "Usage per user and day",
@@ -312,7 +408,7 @@ class UsageRecordAdmin(ReadOnlyAdmin):
         }
         return TemplateResponse(request, "admin/voice/usagerecord/summary.html", context)
 
-    def _summary_file(self, request: HttpRequest, records) -> HttpResponse:
+    def _summary_file(self, request: HttpRequest, records: QuerySet[UsageRecord]) -> HttpResponse:
         rows = (
             [row["day"], row["username"], *row["units"].values(), row["cost"]]
             for row in selectors.usage_per_user_day(records=records)
@@ -321,7 +417,7 @@ class UsageRecordAdmin(ReadOnlyAdmin):
         return _csv_response("voice-usage-per-user-day.csv", header, rows)
 
 
-def _record_row(record: UsageRecord) -> list:
+def _record_row(record: UsageRecord) -> list[Any]:
     return [
         record.created_at.isoformat(),
         record.user.get_username(),

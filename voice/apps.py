@@ -16,3 +16,9 @@ class VoiceConfigApp(AppConfig):
         from voice import events
 
         user_logged_out.connect(events.session_logged_out, dispatch_uid="voice.session_sockets")
+
+        # Every installed app's voice_tools module, the built-ins (voice/voice_tools.py) first
+        # among them: a broken tool definition fails the start-up, not a call.
+        from voice import tools
+
+        tools.autodiscover()

@@ -1,4 +1,4 @@
-"""`/ws/voice`: relays the user's own call events (API.md "WebSocket") to each open page.
+"""`/ws/voice`: relays the user's own call events (docs/api.md "WebSocket") to each open page.
 
 A socket lives as long as what opened it: logging that session out, or revoking that token,
 closes it (and only it) with 4401. The socket is server → client; what a client sends is
@@ -6,6 +6,7 @@ ignored, and a malformed frame gets an error message back, never a traceback in 
 """
 
 import json
+from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -38,7 +39,9 @@ class VoiceStatusConsumer(AsyncJsonWebsocketConsumer):
         if hasattr(self, "group_name"):
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
 
-    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
         if text_data is None:
             await self._refuse("This socket takes JSON text messages, not binary ones.")
         elif len(text_data) > MAX_CLIENT_MESSAGE_CHARS:
@@ -55,14 +58,14 @@ class VoiceStatusConsumer(AsyncJsonWebsocketConsumer):
             {"type": "error", "error": {"code": "invalid_message", "message": message}}
         )
 
-    async def auth_ended(self, event: dict) -> None:
+    async def auth_ended(self, event: dict[str, Any]) -> None:
         if event["credential"] == self.credential:
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
 
-    async def call_status(self, event: dict) -> None:
+    async def call_status(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "call.status", "call": event["call"]})
 
-    async def call_transcript(self, event: dict) -> None:
+    async def call_transcript(self, event: dict[str, Any]) -> None:
         await self.send_json(
             {"type": "call.transcript", "call_id": event["call_id"], "item": event["item"]}
         )

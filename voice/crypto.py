@@ -51,7 +51,7 @@ def _multi_fernet() -> MultiFernet:
 
 
 @receiver(setting_changed)
-def _forget_keys(*, setting: str, **kwargs) -> None:
+def _forget_keys(*, setting: str, **kwargs: object) -> None:
     if setting == "VOICE_ENCRYPTION_KEYS":
         _multi_fernet.cache_clear()
 

@@ -5,10 +5,13 @@ the commit so a socket never hears of a row another process cannot read yet.
 """
 
 import logging
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
 logger = logging.getLogger(__name__)
@@ -23,7 +26,7 @@ def user_group_name(user_id: int) -> str:
     return f"voice.user.{user_id}"
 
 
-def publish_to_user(*, user_id: int, message: dict) -> None:
+def publish_to_user(*, user_id: int, message: dict[str, Any]) -> None:
     """Send `message` (a dict with a dotted "type") to the user's sockets once committed."""
     transaction.on_commit(lambda: _send(user_id, message), robust=True)
 
@@ -33,11 +36,11 @@ def publish_monitor_wake() -> None:
     transaction.on_commit(lambda: _send_to_group(MONITOR_GROUP, dict(MONITOR_WAKE)), robust=True)
 
 
-def _send(user_id: int, message: dict) -> None:
+def _send(user_id: int, message: dict[str, Any]) -> None:
     _send_to_group(user_group_name(user_id), message)
 
 
-def _send_to_group(group: str, message: dict) -> None:
+def _send_to_group(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
@@ -64,7 +67,9 @@ def credential_ended(*, user_id: int, kind: str, secret: str) -> None:
     )
 
 
-def session_logged_out(sender, request, user, **kwargs) -> None:
+def session_logged_out(
+    sender: object, request: HttpRequest | None, user: User | None, **kwargs: object
+) -> None:
     """`user_logged_out` receiver: that session's sockets close; the user's others stay."""
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if user is not None and session_key:

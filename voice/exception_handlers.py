@@ -1,4 +1,4 @@
-"""One mapping from every error to API.md's shape: `{"error": {"code", "message"}}`.
+"""One mapping from every error to docs/api.md's shape: `{"error": {"code", "message"}}`.
 
 DRF calls `api_exception_handler` for errors raised in API views; `ApiErrorMiddleware` covers
 what happens outside them (unknown URLs, crashes), so nothing under /api/ is ever an HTML page
@@ -7,6 +7,7 @@ or a traceback.
 
 import logging
 import math
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -19,50 +20,62 @@ from django.core.exceptions import (
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 
-from voice.errors import VoiceError
+from voice.errors import ErrorCode, VoiceError, error_code
 
 logger = logging.getLogger(__name__)
 
-# Validation codes that API.md names; any other validation failure is `invalid_request`.
-_CONTRACT_VALIDATION_CODES = {
-    "invalid_sdp",
-    "invalid_voice",
-    "instructions_too_long",
-    "invalid_audio",
-    "payload_too_large",
-}
-_STATUS_CODES = {
-    400: ("invalid_request", "The request is not valid."),
-    401: ("not_authenticated", "Log in first, or send an `Authorization: Token …` header."),
-    403: ("permission_denied", "You do not have permission to do that."),
-    404: ("not_found", "Not found."),
-    405: ("method_not_allowed", "That method is not allowed here."),
-    406: ("not_acceptable", "This endpoint cannot answer in the type the Accept header asks for."),
-    413: ("payload_too_large", "The request body is too large."),
-    415: ("unsupported_media_type", "That content type is not supported here."),
-    429: ("throttled", "Too many requests. Wait a moment and try again."),
-    500: ("server_error", "Something went wrong on our side. Please try again."),
+# A validation failure keeps its code when it is one of ours that a field check may raise
+# (e.g. `invalid_sdp`, `payload_too_large`); DRF's own codes (`required`, `max_length`, …) are
+# all `invalid_request`.
+_VALIDATION_STATUSES = {400, 413}
+
+# What a status says when nothing more specific raised it (DRF's exceptions, Django's 404, …).
+_GENERIC_ERRORS = {
+    code.status: (code, message)
+    for code, message in (
+        (ErrorCode.INVALID_REQUEST, "The request is not valid."),
+        (
+            ErrorCode.NOT_AUTHENTICATED,
+            "Log in first, or send an `Authorization: Token …` header.",
+        ),
+        (ErrorCode.PERMISSION_DENIED, "You do not have permission to do that."),
+        (ErrorCode.NOT_FOUND, "Not found."),
+        (ErrorCode.METHOD_NOT_ALLOWED, "That method is not allowed here."),
+        (
+            ErrorCode.NOT_ACCEPTABLE,
+            "This endpoint cannot answer in the type the Accept header asks for.",
+        ),
+        (ErrorCode.PAYLOAD_TOO_LARGE, "The request body is too large."),
+        (ErrorCode.UNSUPPORTED_MEDIA_TYPE, "That content type is not supported here."),
+        (ErrorCode.THROTTLED, "Too many requests. Wait a moment and try again."),
+        (ErrorCode.SERVER_ERROR, "Something went wrong on our side. Please try again."),
+    )
 }
 
 
 def error_response(
-    code: str, message: str, status: int, *, extra: dict | None = None, headers=None
+    code: ErrorCode,
+    message: str,
+    *,
+    status: int | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JsonResponse:
-    body = {"error": {"code": code, "message": message}}
+    """The error body; the status is the code's own unless a generic code stands in for a
+    status that has none of its own (an unusual 4xx/5xx from DRF or Django)."""
+    body: dict[str, Any] = {"error": {"code": str(code), "message": message}}
     body.update(extra or {})
-    return JsonResponse(body, status=status, headers=headers)
+    return JsonResponse(body, status=status or code.status, headers=headers)
 
 
 def response_for_status(status: int) -> JsonResponse:
-    code, message = _STATUS_CODES.get(status, _STATUS_CODES[500 if status >= 500 else 400])
-    return error_response(code, message, status)
+    code, message = _GENERIC_ERRORS.get(status, _GENERIC_ERRORS[500 if status >= 500 else 400])
+    return error_response(code, message, status=status)
 
 
-def api_exception_handler(exc: Exception, context: dict) -> JsonResponse:
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse:
     if isinstance(exc, VoiceError):
-        return error_response(
-            exc.code, exc.message, exc.status, extra=exc.extra, headers=exc.headers
-        )
+        return error_response(exc.code, exc.message, extra=exc.extra, headers=exc.headers)
     if isinstance(exc, SuspiciousOperation):
         return response_for_suspicious_request(exc)
     if isinstance(exc, Http404):
@@ -81,32 +94,38 @@ def response_for_suspicious_request(exc: SuspiciousOperation) -> JsonResponse:
     """Django refuses a body past its DATA_UPLOAD_* limits while DRF parses it (or while the
     CSRF check reads it): over a limit is 413, anything else it finds suspicious is 400."""
     if isinstance(exc, RequestDataTooBig):
-        limit = f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KiB, uploaded files aside"
-        message = f"The request body is too large (the limit is {limit})."
+        memory_kib = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+        message = (
+            f"The request body is too large (the limit is {memory_kib} KiB, uploaded files aside)."
+        )
     elif isinstance(exc, TooManyFieldsSent):
-        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-        message = f"The request has too many fields (the limit is {limit})."
+        fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        message = f"The request has too many fields (the limit is {fields})."
     elif isinstance(exc, TooManyFilesSent):
-        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
-        message = f"The request has too many files (the limit is {limit})."
+        files = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        message = f"The request has too many files (the limit is {files})."
     else:
         logger.warning("Suspicious request refused: %s", exc.__class__.__name__)
         return response_for_status(400)
-    return error_response("payload_too_large", message, 413)
+    return error_response(ErrorCode.PAYLOAD_TOO_LARGE, message)
 
 
 def _api_exception_response(exc: exceptions.APIException) -> JsonResponse:
     status = exc.status_code
-    code, _ = _STATUS_CODES.get(status, (exc.default_code, None))
+    code, _ = _GENERIC_ERRORS.get(status, _GENERIC_ERRORS[500 if status >= 500 else 400])
     if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
-        code = "not_authenticated"
+        code = ErrorCode.NOT_AUTHENTICATED
     headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
-    message = _STATUS_CODES[401][1] if isinstance(exc, exceptions.NotAuthenticated) else exc.detail
-    return error_response(code, str(message), status, headers=headers)
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = str(auth_header)
+    wait = getattr(exc, "wait", None)  # set on Throttled (the stubs do not declare it)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    message = (
+        _GENERIC_ERRORS[401][1] if isinstance(exc, exceptions.NotAuthenticated) else exc.detail
+    )
+    return error_response(code, str(message), status=status, headers=headers)
 
 
 def _validation_response(exc: exceptions.ValidationError) -> JsonResponse:
@@ -114,17 +133,24 @@ def _validation_response(exc: exceptions.ValidationError) -> JsonResponse:
     messages = _flatten(exc.detail)
     codes = _flatten(exc.get_codes())
     field, message = messages[0] if messages else ("", "The request is not valid.")
-    code = codes[0][1] if codes and codes[0][1] in _CONTRACT_VALIDATION_CODES else "invalid_request"
+    code = _validation_code(codes[0][1] if codes else "")
     if field and field != "non_field_errors":
         message = f"{field}: {message}"
-    fields = {}
+    fields: dict[str, list[str]] = {}
     for name, text in messages:
         fields.setdefault(name or "non_field_errors", []).append(str(text))
-    status = 413 if code == "payload_too_large" else 400
-    return error_response(code, str(message), status, extra={"fields": fields})
+    return error_response(code, str(message), extra={"fields": fields})
 
 
-def _flatten(detail, prefix: str = "") -> list[tuple[str, str]]:
+def _validation_code(raised: str) -> ErrorCode:
+    code = error_code(raised)
+    if code is None or code.status not in _VALIDATION_STATUSES:
+        return ErrorCode.INVALID_REQUEST
+    return code
+
+
+def _flatten(detail: object, prefix: str = "") -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]]
     if isinstance(detail, dict):
         pairs = []
         for key, value in detail.items():

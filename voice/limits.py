@@ -20,6 +20,9 @@ ITEM_ID_MAX_CHARS = 64
 ITEM_ID_PATTERN = rf"^[A-Za-z0-9_.:\-]{{1,{ITEM_ID_MAX_CHARS}}}$"
 # One call: a 60-minute call at a turn every few seconds stays well below; over this is 413.
 TRANSCRIPT_ITEMS_PER_CALL = 2_000
+# Typed turns outside any call (POST /api/conversations/<id>/messages) in one conversation,
+# counting the replies: the same bound as a call's transcript; over this is 413.
+TYPED_ITEMS_PER_CONVERSATION = 2_000
 # After a call ends, the page may still flush what it queued (on End and on page close); later
 # client saves are 409 call_ended. Server-side writers (the call monitor) are not bound by it.
 LATE_SAVE_GRACE = timedelta(minutes=2)

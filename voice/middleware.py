@@ -1,8 +1,10 @@
-"""The core's middleware. HTTP: every response under /api/ keeps API.md's JSON error shape,
+"""The core's middleware. HTTP: every response under /api/ keeps docs/api.md's JSON error shape,
 whatever produced it. Websocket handshakes: the origin check (scheme, host and port) and
 token authentication for integrations."""
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -10,7 +12,7 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.request import split_domain_port, validate_host
@@ -23,6 +25,13 @@ from voice.exception_handlers import response_for_status
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+
+# ASGI's callables, as far as these middlewares look into them.
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+GetResponse = Callable[[HttpRequest], Any]  # an HttpResponse, or an awaitable of one
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -47,12 +56,12 @@ class ApiErrorMiddleware:
     sync_capable = True
     async_capable = True
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest):
+    def __call__(self, request: HttpRequest) -> Any:  # a response, or a coroutine of one
         if iscoroutinefunction(self):
             return self._acall(request)
         return _as_json_error(request, self.get_response(request))
@@ -60,7 +69,7 @@ class ApiErrorMiddleware:
     async def _acall(self, request: HttpRequest) -> HttpResponse:
         return _as_json_error(request, await self.get_response(request))
 
-    def process_exception(self, request: HttpRequest, exception: Exception):
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not _is_api(request):
             return None
         if isinstance(exception, Http404):
@@ -74,13 +83,13 @@ class ApiErrorMiddleware:
 # --- websocket handshakes ----------------------------------------------------------------------
 
 
-def _headers(scope: dict) -> dict[str, str]:
+def _headers(scope: dict[str, Any]) -> dict[str, str]:
     return {
         name.decode("latin1").lower(): value.decode("latin1") for name, value in scope["headers"]
     }
 
 
-def _http_scheme(scope: dict, headers: dict[str, str]) -> str:
+def _http_scheme(scope: dict[str, Any], headers: dict[str, str]) -> str:
     """The page's scheme, as Django's `request.is_secure()` would see it (proxy header first)."""
     if settings.SECURE_PROXY_SSL_HEADER:
         meta_name, secure_value = settings.SECURE_PROXY_SSL_HEADER
@@ -104,7 +113,7 @@ def _trusted(origin: str) -> bool:
     return False
 
 
-def origin_allowed(scope: dict) -> bool:
+def origin_allowed(scope: dict[str, Any]) -> bool:
     headers = _headers(scope)
     origin = headers.get("origin")
     if origin is None:
@@ -123,26 +132,32 @@ class SameOriginValidator:
     site's (channels' AllowedHostsOriginValidator compares the host alone, so a page served
     over plain HTTP or on another port of the same host would pass)."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: AsgiApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and not origin_allowed(scope):
-            return await WebsocketDenier()(scope, receive, send)
-        return await self.app(scope, receive, send)
+            await WebsocketDenier()(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
-def _token_in_query(scope: dict) -> bool:
+def _token_in_query(scope: dict[str, Any]) -> bool:
     query = scope.get("query_string", b"").decode("latin1")
     return any("token" in name.lower() for name, _ in parse_qsl(query, keep_blank_values=True))
 
 
-@database_sync_to_async
-def _token_user(key: str):
+def _token_user_sync(key: str) -> User | None:
     try:
-        return TokenAuthentication().authenticate_credentials(key)[0]
+        user: User = TokenAuthentication().authenticate_credentials(key)[0]
     except AuthenticationFailed:
         return None
+    return user
+
+
+async def _token_user(key: str) -> User | None:
+    found: User | None = await database_sync_to_async(_token_user_sync)(key)
+    return found
 
 
 class TokenAuthMiddleware(BaseMiddleware):
@@ -151,7 +166,7 @@ class TokenAuthMiddleware(BaseMiddleware):
     token is anonymous, never the cookie's user. A token in the URL is refused unread: URLs
     end up in access logs and browser history."""
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         scope = dict(scope)
         scheme, _, key = _headers(scope).get("authorization", "").partition(" ")
         if _token_in_query(scope):

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,14 +18,18 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from voice import defaults
-from voice.validators import validate_model_id, validate_turn_detection, validate_voice_list
+from voice.search import TERM_MAX_CHARS
+from voice.validators import validate_model_id, validate_timezone, validate_voice_list
+
+if TYPE_CHECKING:
+    from voice.selectors import MessagePage
 
 # A browser that never reports its media path up within this time has given up.
 CONNECTING_TIMEOUT = timedelta(seconds=60)
 
 
 class EndReason(models.TextChoices):
-    """Why a call ended (`Call.ended_reason`, API.md). A call that failed to start keeps the
+    """Why a call ended (`Call.ended_reason`, docs/api.md). A call that failed to start keeps the
     error code instead, and a client may report a failure of its own (e.g. `ice_failed`)."""
 
     USER = "user", "The caller hung up"
@@ -42,6 +47,23 @@ class EndReason(models.TextChoices):
 class Mode(models.TextChoices):
     REALTIME = "realtime", "Realtime (speech to speech over WebRTC)"
     LEGACY = "legacy", "Legacy (speech to text, reply, text to speech)"
+
+
+class TurnDetection(models.TextChoices):
+    """How a Realtime call finds the end of the user's turn (`audio.input.turn_detection`)."""
+
+    SERVER_VAD = "server_vad", "Server VAD (a set silence ends the turn)"
+    SEMANTIC_VAD = "semantic_vad", "Semantic VAD (a model judges when the user is done)"
+    MANUAL = "manual", "Manual (push-to-talk only)"
+
+
+class Eagerness(models.TextChoices):
+    """Semantic VAD's eagerness; OpenAI waits at most 8 s, 4 s and 2 s at low, medium, high."""
+
+    AUTO = "auto", "Auto (as medium)"
+    LOW = "low", "Low: lets the user pause longest (at most 8 s)"
+    MEDIUM = "medium", "Medium (at most 4 s)"
+    HIGH = "high", "High: answers soonest (at most 2 s)"
 
 
 class KeySource(models.TextChoices):
@@ -121,14 +143,84 @@ class VoiceConfig(models.Model):
         validators=[validate_model_id],
         help_text="Model that transcribes the user's speech during Realtime calls.",
     )
-    turn_detection = models.JSONField(
-        default=defaults.turn_detection,
-        null=True,
-        blank=True,
-        validators=[validate_turn_detection],
+    # Realtime turn detection, as fields an admin can set safely; `realtime.services`
+    # builds OpenAI's `audio.input.turn_detection` object from them.
+    turn_detection = models.CharField(
+        max_length=20,
+        choices=TurnDetection.choices,
+        default=TurnDetection.SERVER_VAD,
         help_text=(
-            "Realtime voice activity detection: server_vad (threshold, prefix_padding_ms, "
-            "silence_duration_ms, …) or semantic_vad (eagerness); null for manual turns."
+            "How a Realtime call knows the user has finished speaking. Server VAD: after a "
+            "set silence (the settings below). Semantic VAD: a model judges from the words "
+            "whether the user is done, so pauses mid-sentence are not cut off. Manual: nothing "
+            "is detected, every user holds a button (or the space bar) to talk."
+        ),
+    )
+    vad_threshold = models.FloatField(
+        "speech threshold",
+        default=defaults.VAD_THRESHOLD,
+        validators=[
+            MinValueValidator(defaults.VAD_THRESHOLD_MIN),
+            MaxValueValidator(defaults.VAD_THRESHOLD_MAX),
+        ],
+        help_text=(
+            f"Server VAD: how loud sound must be to count as speech, "
+            f"{defaults.VAD_THRESHOLD_MIN}–{defaults.VAD_THRESHOLD_MAX} (OpenAI's default 0.5). "
+            "Raise it for noisy rooms; too high and quiet speakers are not heard."
+        ),
+    )
+    vad_silence_duration_ms = models.PositiveIntegerField(
+        "silence that ends a turn (ms)",
+        default=defaults.VAD_SILENCE_DURATION_MS,
+        validators=[
+            MinValueValidator(defaults.VAD_SILENCE_DURATION_MS_MIN),
+            MaxValueValidator(defaults.VAD_SILENCE_DURATION_MS_MAX),
+        ],
+        help_text=(
+            f"Server VAD: how long a pause ends the user's turn, "
+            f"{defaults.VAD_SILENCE_DURATION_MS_MIN}–{defaults.VAD_SILENCE_DURATION_MS_MAX} ms. "
+            "Shorter answers sooner but cuts in on people who pause to think."
+        ),
+    )
+    vad_prefix_padding_ms = models.PositiveIntegerField(
+        "audio kept before speech (ms)",
+        default=defaults.VAD_PREFIX_PADDING_MS,
+        validators=[MaxValueValidator(defaults.VAD_PREFIX_PADDING_MS_MAX)],
+        help_text=(
+            f"Server VAD: audio from just before speech was detected that the model still "
+            f"hears, so first syllables are not lost; 0–{defaults.VAD_PREFIX_PADDING_MS_MAX} ms."
+        ),
+    )
+    vad_eagerness = models.CharField(
+        "semantic VAD eagerness",
+        max_length=10,
+        choices=Eagerness.choices,
+        default=Eagerness.AUTO,
+        help_text="Semantic VAD: how soon the assistant answers once the user may be done.",
+    )
+    vad_interrupt_response = models.BooleanField(
+        "the user may interrupt",
+        default=True,
+        help_text=(
+            "Server or semantic VAD: talking over the assistant stops its reply. Off: the "
+            "assistant finishes every reply, whatever the user says meanwhile. (With "
+            "push-to-talk, pressing the button always stops the reply.)"
+        ),
+    )
+    vad_create_response = models.BooleanField(
+        "answer automatically",
+        default=True,
+        help_text=(
+            "Server or semantic VAD: reply when the user's turn ends. Keep this on: off, the "
+            "assistant only listens and nothing on the call page asks it to reply."
+        ),
+    )
+    push_to_talk_default = models.BooleanField(
+        "push-to-talk by default",
+        default=False,
+        help_text=(
+            "Users who have not chosen for themselves talk by holding a button (or the space "
+            "bar), in both modes; each user may change it on the call page."
         ),
     )
     key_policy = models.CharField(
@@ -170,6 +262,18 @@ class VoiceConfig(models.Model):
             "user's own key never count."
         ),
     )
+    tool_timeout_s = models.PositiveSmallIntegerField(
+        "tool timeout (seconds)",
+        default=defaults.TOOL_TIMEOUT_S,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text="How long one tool call may run before the assistant is told it timed out.",
+    )
+    max_tool_calls_per_call = models.PositiveSmallIntegerField(
+        default=defaults.MAX_TOOL_CALLS_PER_CALL,
+        validators=[MinValueValidator(1), MaxValueValidator(500)],
+        help_text="How many tool calls the assistant may make in one call; past it, each is "
+        "refused and the assistant is told why.",
+    )
     stt_model = models.CharField(
         "speech-to-text model",
         max_length=100,
@@ -200,7 +304,7 @@ class VoiceConfig(models.Model):
     def __str__(self) -> str:
         return "Voice configuration"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.pk = self.SINGLETON_PK  # a second row can never exist
         super().save(*args, **kwargs)
 
@@ -221,6 +325,11 @@ class VoicePreference(models.Model):
     voice = models.CharField(
         max_length=50, blank=True, help_text="Blank: the configuration's default voice."
     )
+    push_to_talk = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Talk only while holding the button. Empty: the configuration's default.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -236,12 +345,39 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Not a column: set by the conversation detail view for its serializer (the typing only).
+    page: "MessagePage"
+
     class Meta:
         ordering = ["-updated_at"]
         indexes = [models.Index(fields=["user", "-updated_at"])]
 
     def __str__(self) -> str:
         return self.title or f"Conversation {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ConversationTerm(models.Model):
+    """One word of a conversation, of its title or of a message, as PostgreSQL's `simple` text
+    search configuration normalizes it: the search index (`voice.search`). Kept by the services
+    that write titles and messages, on PostgreSQL only (empty elsewhere); `manage.py
+    voice_search_reindex` builds it for conversations saved before it existed."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    term = models.CharField(max_length=TERM_MAX_CHARS)
+
+    class Meta:
+        constraints = [
+            # Also the search's index: a user's conversations with a term, from the index alone.
+            models.UniqueConstraint(
+                fields=["user", "term", "conversation"], name="voice_conversation_term_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.term
 
 
 @dataclass(frozen=True)
@@ -259,7 +395,7 @@ class CallLimits:
         )
 
 
-class CallQuerySet(models.QuerySet):
+class CallQuerySet(models.QuerySet["Call"]):
     def live(self) -> "CallQuerySet":
         return self.filter(status__in=Call.LIVE_STATUSES)
 
@@ -307,10 +443,18 @@ class Call(models.Model):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_reason = models.CharField(max_length=64, blank=True)
+    # The caller's IANA time zone, from the browser (tools such as current_time use it).
+    timezone = models.CharField(
+        max_length=64, blank=True, validators=[validate_timezone], help_text="e.g. Europe/Paris"
+    )
     # When the call monitor sent the conversation's earlier turns into the call (once per call).
     context_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = CallQuerySet.as_manager()
+
+    # Not columns: set by the call detail view for its serializer (the typing only).
+    transcript: list["Message"]
+    cost: Decimal
 
     class Meta:
         ordering = ["-started_at"]
@@ -381,6 +525,14 @@ class Message(models.Model):
     class Role(models.TextChoices):
         USER = "user"
         ASSISTANT = "assistant"
+        TOOL = "tool"  # the assistant used a tool: `tool` says which, `text` is its line
+
+    class Source(models.TextChoices):
+        """How a turn was made: spoken (and transcribed, or spoken by the assistant), or typed
+        (and a reply shown as text)."""
+
+        VOICE = "voice"
+        TEXT = "text"
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
@@ -393,11 +545,16 @@ class Message(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices)
     text = models.TextField(blank=True)
     interrupted = models.BooleanField(default=False)
+    source = models.CharField(max_length=5, choices=Source.choices, default=Source.VOICE)
+    # For role "tool" only: {"name", "arguments", "ok"} (ok is null while the tool runs).
+    tool = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        # A conversation's messages newest first, read until one matches: search snippets.
+        indexes = [models.Index(fields=["conversation", "-created_at", "-id"])]
         constraints = [
             models.UniqueConstraint(
                 fields=["conversation", "item_id"], name="voice_message_item_unique"
@@ -406,6 +563,21 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.text[:60]}"
+
+
+class ToolSetting(models.Model):
+    """The admin's switch for one registered tool (`voice.tools`); a tool with no row is on."""
+
+    name = models.CharField(max_length=64, unique=True)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "tool"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({'on' if self.enabled else 'off'})"
 
 
 # --- usage, prices and budgets -----------------------------------------------------------------
@@ -425,8 +597,9 @@ class Unit(models.TextChoices):
 
 
 # A price is USD per 1M tokens or characters, and per minute of audio, as OpenAI publishes them.
-UNIT_PER = {unit: Decimal(1_000_000) for unit in Unit} | {Unit.AUDIO_SECONDS: Decimal(60)}
-PRICE_UNIT_LABELS = {
+UNIT_PER: dict[str, Decimal] = {str(unit): Decimal(1_000_000) for unit in Unit}
+UNIT_PER[Unit.AUDIO_SECONDS] = Decimal(60)
+PRICE_UNIT_LABELS: dict[str, str] = {
     unit: ("per minute" if per == 60 else "per 1M") for unit, per in UNIT_PER.items()
 }
 
@@ -511,7 +684,7 @@ class UsageRecord(models.Model):
         return f"{self.get_kind_display()} ({self.model}): ${self.cost}"
 
     @property
-    def units(self) -> dict:
+    def units(self) -> dict[str, Any]:
         return {unit: getattr(self, unit) for unit in Unit.values}
 
 

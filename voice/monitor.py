@@ -17,7 +17,9 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
@@ -65,9 +67,9 @@ class CallMonitor:
     def __init__(self, *, worker_id: str, sweep_seconds: float) -> None:
         self.worker_id = worker_id
         self.sweep_seconds = sweep_seconds
-        self._watchers: dict[UUID, asyncio.Task | None] = {}  # None: held, cannot be watched
+        self._watchers: dict[UUID, asyncio.Task[None] | None] = {}  # None: held, cannot be watched
         self._spoke: set[UUID] = set()  # calls with activity since the last sweep
-        self._background: set[asyncio.Task] = set()  # hangups under way
+        self._background: set[asyncio.Task[Any]] = set()  # hangups under way
         self._wake = asyncio.Event()
         self._listening = asyncio.Event()  # joined the wake-up group
         self._stopping = asyncio.Event()
@@ -82,7 +84,7 @@ class CallMonitor:
         self._stopping.set()
         self._wake.set()
 
-    async def run(self, *, on_ready=None) -> None:
+    async def run(self, *, on_ready: Callable[[], None] | None = None) -> None:
         """Sweep until stopped. `on_ready()` is called once the worker hears wake-ups (a start
         made before that would only be found by the next sweep) and has swept once."""
         listener = asyncio.create_task(self._listen())
@@ -112,7 +114,7 @@ class CallMonitor:
             self._wake.clear()
             await self._safely(partial(self._claim, take_over=False))
 
-    async def _safely(self, work) -> None:
+    async def _safely(self, work: Callable[[], Awaitable[Any]]) -> None:
         try:
             await work()
         except DatabaseError as exc:
@@ -138,7 +140,7 @@ class CallMonitor:
             self._pending_at = now
             self._in_background(calls_hang_up_pending())
 
-    def _in_background(self, work) -> None:
+    def _in_background(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(work)
         self._background.add(task)  # referenced until done, and awaited at shutdown
         task.add_done_callback(self._background.discard)
@@ -170,7 +172,7 @@ class CallMonitor:
 
     # --- watching one call --------------------------------------------------------------------
 
-    def _start_watch(self, claim: ClaimedCall) -> asyncio.Task | None:
+    def _start_watch(self, claim: ClaimedCall) -> asyncio.Task[None] | None:
         if claim.api_key is None:
             logger.error("Call %s: its kept key cannot be read; not watching it", claim.call.id)
             return None
@@ -183,8 +185,10 @@ class CallMonitor:
 
     async def _watch(self, watched: WatchedCall) -> None:
         call = watched.call
+        watch = pipeline_for(call.mode).watch
+        assert watch is not None  # only calls of modes that have a watch are claimed
         try:
-            reason = await pipeline_for(call.mode).watch(watched=watched)
+            reason = await watch(watched=watched)
         except Exception as exc:  # a bug in a watcher must not take the worker down
             logger.error("Call %s: watching failed (%s)", call.id, type(exc).__name__)
             reason = None

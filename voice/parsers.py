@@ -6,6 +6,8 @@ nest deeper than the decoder recurses (`[` × 100,000 is 100 KB): that is a 400 
 """
 
 import json
+from collections.abc import Mapping
+from typing import IO, Any
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
@@ -15,7 +17,12 @@ from voice import errors
 
 
 class BoundedJSONParser(JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: IO[Any] | None,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         limit = settings.VOICE_MAX_JSON_BODY_BYTES
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
@@ -25,7 +32,8 @@ class BoundedJSONParser(JSONParser):
         if len(raw) > limit:
             raise errors.payload_too_large(limit)
         try:
-            return json.loads(raw.decode(settings.DEFAULT_CHARSET))
+            parsed: dict[str, Any] = json.loads(raw.decode(settings.DEFAULT_CHARSET))
+            return parsed
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"The request body is not valid JSON ({exc}).") from exc
         except RecursionError as exc:

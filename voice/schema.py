@@ -1,12 +1,12 @@
 """OpenAPI pieces shared by every API view: the error body and the statuses that carry it,
-built from the one list of codes (`voice.errors.CODES`)."""
+built from the one list of codes (`voice.errors.ErrorCode`)."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from voice.errors import CODES
+from voice.errors import ErrorCode, codes_by_status
 
-ALL_CODES = sorted(code for codes in CODES.values() for code in codes)
+ALL_CODES = sorted(str(code) for code in ErrorCode)
 
 
 @extend_schema_field({"type": "string", "enum": ALL_CODES})
@@ -36,10 +36,10 @@ ErrorSerializer = inline_serializer(
 )
 
 
-def _error(status: int) -> OpenApiResponse:
-    description = "; ".join(f"`{code}`: {when}" for code, when in CODES[status].items())
+def _error(codes: list[ErrorCode]) -> OpenApiResponse:
+    description = "; ".join(f"`{code}`: {code.when}" for code in codes)
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
 # Every operation may answer with any of these; the codes are the same everywhere.
-ERRORS = {status: _error(status) for status in CODES}
+ERRORS = {status: _error(codes) for status, codes in codes_by_status().items()}

@@ -2,25 +2,46 @@
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypedDict
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Min, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.contrib.auth.models import User
+from django.db import connection
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import (
+    Coalesce,
+    Greatest,
+    Lower,
+    StrIndex,
+    Substr,
+    TruncDate,
+)
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from voice import errors, limits
+from voice import errors, limits, search
 from voice.models import (
     Call,
     CallLimits,
     Conversation,
+    ConversationTerm,
     KeyPolicy,
     KeySource,
     Message,
@@ -40,23 +61,23 @@ def voice_config_get() -> VoiceConfig:
     return config
 
 
-def preference_get(*, user: AbstractBaseUser) -> VoicePreference:
+def preference_get(*, user: User) -> VoicePreference:
     """The user's saved preference, or the unsaved defaults."""
     return VoicePreference.objects.filter(user=user).first() or VoicePreference(user=user)
 
 
-def call_list(*, user: AbstractBaseUser) -> QuerySet[Call]:
+def call_list(*, user: User) -> QuerySet[Call]:
     return Call.objects.filter(user=user).order_by("-started_at")
 
 
-def call_get(*, user: AbstractBaseUser, call_id: UUID) -> Call:
+def call_get(*, user: User, call_id: UUID) -> Call:
     call = Call.objects.filter(user=user, pk=call_id).first()
     if call is None:
         raise errors.not_found("That call")
     return call
 
 
-def call_live_get(*, user: AbstractBaseUser) -> Call | None:
+def call_live_get(*, user: User) -> Call | None:
     """The user's live call, unless it is stale (it will be ended at the next start)."""
     call = Call.objects.filter(user=user, status__in=Call.LIVE_STATUSES).first()
     limits = CallLimits.of(voice_config_get())
@@ -65,22 +86,124 @@ def call_live_get(*, user: AbstractBaseUser) -> Call | None:
     return call
 
 
-def conversation_list(*, user: AbstractBaseUser) -> QuerySet[Conversation]:
+class _ListedFields(TypedDict):
+    message_count: int
+    has_calls: bool
+    snippet: str | None
+
+
+if TYPE_CHECKING:  # WithAnnotations takes its second argument for type checkers only
+    from django_stubs_ext import WithAnnotations
+
+    # A conversation as `conversation_list` and `conversation_search` give it.
+    ListedConversation = WithAnnotations[Conversation, _ListedFields]
+
+
+def conversation_list(*, user: User) -> "QuerySet[ListedConversation]":
+    """The user's conversations, most recent activity first, each with `message_count`,
+    `has_calls` and `snippet` (None: nothing was searched).
+
+    The counts are subqueries rather than a join with GROUP BY: the database computes them for
+    the page of rows it returns, not for every conversation the user has."""
+    messages = (
+        Message.objects.filter(conversation=OuterRef("pk"))
+        .order_by()
+        .values("conversation")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     return (
         Conversation.objects.filter(user=user)
-        .annotate(message_count=Count("messages"))
-        .order_by("-updated_at")
+        .annotate(
+            message_count=Coalesce(Subquery(messages), 0),
+            has_calls=Exists(Call.objects.filter(conversation=OuterRef("pk"))),
+            snippet=Value(None, output_field=CharField()),
+        )
+        .order_by("-updated_at", "-pk")
     )
 
 
-def conversation_get(*, user: AbstractBaseUser, conversation_id: UUID) -> Conversation:
+def conversation_search(*, user: User, query: str) -> "QuerySet[ListedConversation]":
+    """The user's conversations in which every word of `query` occurs, case-insensitively, in
+    the title or in any message (words may be in different messages), most recent activity
+    first; `snippet` is the text around the first word in the newest message that has all
+    the words (else the newest that has the first one; None when only the title has it).
+
+    PostgreSQL matches whole words in the conversations' search index (the last word also as a
+    prefix, for type-ahead; `voice.search`), other databases substrings. A query with no
+    words is the plain list. Refuses (400) a query over `search.QUERY_MAX_CHARS` or
+    `search.QUERY_MAX_WORDS`.
+    """
+    if len(query) > search.QUERY_MAX_CHARS:
+        raise errors.VoiceError(
+            f"Search for at most {search.QUERY_MAX_CHARS} characters.",
+            code=errors.ErrorCode.INVALID_REQUEST,
+        )
+    vendor = connection.vendor
+    words = search.search_words(query, vendor=vendor)
+    if len(words) > search.QUERY_MAX_WORDS:
+        raise errors.VoiceError(
+            f"Search for at most {search.QUERY_MAX_WORDS} words.",
+            code=errors.ErrorCode.INVALID_REQUEST,
+        )
+    conversations = conversation_list(user=user)
+    if not words:
+        return conversations
+    if vendor == "postgresql":
+        terms = ConversationTerm.objects.filter(user=user)
+        for position, word in enumerate(words):
+            lookup = search.term_lookup(word, last=position == len(words) - 1)
+            conversations = conversations.filter(
+                pk__in=terms.filter(**lookup).values("conversation_id")
+            )
+    else:
+        # Tool lines are not what was said: a search's own line must not match its words.
+        own_messages = Message.objects.filter(conversation__user=user).exclude(
+            role=Message.Role.TOOL
+        )
+        for word in words:
+            in_messages = own_messages.filter(text__icontains=word).values("conversation_id")
+            conversations = conversations.filter(Q(title__icontains=word) | Q(pk__in=in_messages))
+    # Replaces the list's `snippet` (None), as Django lets a later annotation do; the plugin
+    # takes it for a redefinition.
+    return conversations.annotate(snippet=_snippet(words))  # type: ignore[no-redef]
+
+
+# How much of the matching message a search result shows, and how much of it before the match.
+SNIPPET_CHARS = 160
+SNIPPET_LEAD_CHARS = 50
+
+
+def _snippet(words: list[str]) -> Coalesce:
+    """The text around the first word, from the newest message with every word, else from the
+    newest with the first one. Found by substring on every database: it runs for the rows of
+    one page only, and must find the word in the text to cut around it anyway."""
+    messages = Message.objects.filter(conversation=OuterRef("pk")).exclude(role=Message.Role.TOOL)
+    every_word = messages
+    for word in words:
+        every_word = every_word.filter(text__icontains=word)
+    first_word = messages.filter(text__icontains=words[0])
+    return Coalesce(_snippet_of(every_word, words[0]), _snippet_of(first_word, words[0]))
+
+
+def _snippet_of(messages: QuerySet[Message], word: str) -> Subquery:
+    """`SNIPPET_CHARS` of the newest message's text, from a little before `word`. Kept to a
+    few SQL functions: the expression is built for every search, and Django's compiler time
+    grows with each node of it."""
+    found = StrIndex(Lower("text"), Value(word))
+    window = Substr("text", Greatest(found - SNIPPET_LEAD_CHARS, Value(1)), SNIPPET_CHARS)
+    newest = messages.order_by("-created_at", "-pk").values(snippet=window)
+    return Subquery(newest[:1], output_field=CharField())
+
+
+def conversation_get(*, user: User, conversation_id: UUID) -> Conversation:
     conversation = Conversation.objects.filter(user=user, pk=conversation_id).first()
     if conversation is None:
         raise errors.not_found("That conversation")
     return conversation
 
 
-def conversation_latest(*, user: AbstractBaseUser) -> Conversation | None:
+def conversation_latest(*, user: User) -> Conversation | None:
     return Conversation.objects.filter(user=user).order_by("-updated_at").first()
 
 
@@ -152,33 +275,47 @@ def conversation_messages(
     return conversation_message_page(conversation=conversation, limit=limit).messages
 
 
-def api_key_available(*, user: AbstractBaseUser, config: VoiceConfig) -> bool:
+def api_key_available(*, user: User, config: VoiceConfig) -> bool:
     """Whether a key would resolve under the policy, without decrypting anything."""
     if config.key_policy_allows(KeyPolicy.USER) and UserApiKey.objects.filter(user=user).exists():
         return True
     return config.key_policy_allows(KeyPolicy.SERVER) and bool(settings.OPENAI_API_KEY)
 
 
-def preference_data(*, user: AbstractBaseUser) -> dict:
+def push_to_talk_resolve(*, preference: VoicePreference, config: VoiceConfig) -> bool:
+    """Whether the user talks by holding a button: their own choice, else the admin's default.
+    (Realtime calls under the admin's manual turns are push-to-talk whatever this says.)"""
+    if preference.push_to_talk is None:
+        return config.push_to_talk_default
+    return preference.push_to_talk
+
+
+def preference_data(*, user: User) -> dict[str, Any]:
     preference = preference_get(user=user)
-    return {"mode": preference.mode, "voice": preference.voice or voice_config_get().default_voice}
+    config = voice_config_get()
+    return {
+        "mode": preference.mode,
+        "voice": preference.voice or config.default_voice,
+        "push_to_talk": push_to_talk_resolve(preference=preference, config=config),
+    }
 
 
-def api_key_data(*, user: AbstractBaseUser) -> dict:
+def api_key_data(*, user: User) -> dict[str, Any]:
     row = UserApiKey.objects.filter(user=user).first()
     return {"configured": row is not None, "masked": row.masked if row else None}
 
 
-def api_token_data(*, user: AbstractBaseUser) -> dict:
+def api_token_data(*, user: User) -> dict[str, Any]:
     """Whether the user has an API token, and since when; never the token itself."""
     created = Token.objects.filter(user=user).values_list("created", flat=True).first()
     return {"configured": created is not None, "created_at": created}
 
 
-def client_config(*, user: AbstractBaseUser) -> dict:
+def client_config(*, user: User) -> dict[str, Any]:
     """What the call page needs to offer: each mode's availability (with the reason), voices."""
     config = voice_config_get()
     has_key = api_key_available(user=user, config=config)
+    realtime_reason: str | None
     if not config.realtime_enabled:
         realtime_reason = "disabled"
     else:
@@ -190,6 +327,7 @@ def client_config(*, user: AbstractBaseUser) -> dict:
             "model": config.realtime_model,
             "voices": config.voices,
             "default_voice": config.default_voice,
+            "turn_detection": config.turn_detection,
         },
         "legacy": {
             "available": has_key,
@@ -202,9 +340,7 @@ def client_config(*, user: AbstractBaseUser) -> dict:
     }
 
 
-def conversation_get_or_none(
-    *, user: AbstractBaseUser, conversation_id: str
-) -> Conversation | None:
+def conversation_get_or_none(*, user: User, conversation_id: str) -> Conversation | None:
     """For a page's query string: a malformed or foreign id is simply no conversation."""
     try:
         return conversation_get(user=user, conversation_id=UUID(conversation_id))
@@ -225,7 +361,12 @@ def conversation_context(
     limit = voice_config_get().context_messages if max_messages is None else max_messages
     if limit <= 0:
         return []
-    messages = Message.objects.filter(conversation_id=conversation_id).exclude(text="")
+    # A tool's line is our record of what the assistant did, not a turn anyone said.
+    messages = (
+        Message.objects.filter(conversation_id=conversation_id)
+        .exclude(text="")
+        .exclude(role=Message.Role.TOOL)
+    )
     if exclude_call is not None:
         messages = messages.exclude(call=exclude_call)
     latest = messages_in_order(messages.order_by("-created_at", "-pk")[: limit * 2])[-limit:]
@@ -244,7 +385,7 @@ def conversation_context(
 SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 
 
-def api_key_source(*, user: AbstractBaseUser, config: VoiceConfig) -> str | None:
+def api_key_source(*, user: User, config: VoiceConfig) -> str | None:
     """Who would pay for this user's calls ("user" or "server"), like `api_key_resolve` but
     without decrypting anything: None when no key is usable."""
     if config.key_policy_allows(KeyPolicy.USER) and UserApiKey.objects.filter(user=user).exists():
@@ -285,7 +426,7 @@ class Budget:
         return self.monthly_usd is not None and self.spent_usd >= self.monthly_usd
 
 
-def budget_limit(*, user: AbstractBaseUser, config: VoiceConfig | None = None) -> Decimal | None:
+def budget_limit(*, user: User, config: VoiceConfig | None = None) -> Decimal | None:
     """The user's monthly budget: the admin's override for them, else the configuration's."""
     override = UserBudget.objects.filter(user=user).first()
     if override is not None:
@@ -293,7 +434,7 @@ def budget_limit(*, user: AbstractBaseUser, config: VoiceConfig | None = None) -
     return (config or voice_config_get()).monthly_budget_usd
 
 
-def budget_get(*, user: AbstractBaseUser, now: datetime | None = None) -> Budget:
+def budget_get(*, user: User, now: datetime | None = None) -> Budget:
     """This month's budget and what the user spent of the server's key against it."""
     start, end = month_bounds(now or timezone.now())
     spent = UsageRecord.objects.filter(
@@ -319,13 +460,13 @@ def _utc_midnight(day: date) -> datetime:
 _UNIT_SUMS = {f"sum_{unit}": Sum(unit) for unit in Unit.values} | {"sum_cost": Sum("cost")}
 
 
-def _usage_row(row: dict) -> dict:
+def _usage_row(row: Mapping[str, Any]) -> dict[str, Any]:
     units = {unit: row[f"sum_{unit}"] or 0 for unit in Unit.values}
     units[Unit.AUDIO_SECONDS] = Decimal(units[Unit.AUDIO_SECONDS]).quantize(Decimal("0.001"))
     return {"cost": _usd(row["sum_cost"]), "units": units}
 
 
-def usage_report(*, user: AbstractBaseUser | None, start: date, end: date, group: str) -> dict:
+def usage_report(*, user: User | None, start: date, end: date, group: str) -> dict[str, Any]:
     """Usage from `start` to `end` (whole UTC days, both included), per day or per call, with
     the total; `user` None means everyone's (for staff)."""
     records = UsageRecord.objects.filter(
@@ -334,25 +475,23 @@ def usage_report(*, user: AbstractBaseUser | None, start: date, end: date, group
     if user is not None:
         records = records.filter(user=user)
     if group == "call":
-        rows = records.values("call").annotate(first=Min("created_at"), **_UNIT_SUMS)
-        results = [{"call": r["call"], **_usage_row(r)} for r in rows.order_by("first")]
+        calls = records.values("call").annotate(first=Min("created_at"), **_UNIT_SUMS)
+        results = [{"call": r["call"], **_usage_row(r)} for r in calls.order_by("first")]
     else:
         days = records.annotate(date=TruncDate("created_at", tzinfo=UTC)).values("date")
-        rows = days.annotate(**_UNIT_SUMS).order_by("date")
-        results = [{"date": r["date"], **_usage_row(r)} for r in rows]
+        sums = days.annotate(**_UNIT_SUMS).order_by("date")
+        results = [{"date": r["date"], **_usage_row(r)} for r in sums]
     total = records.aggregate(total=Sum("cost"))["total"]
     return {"total_cost": _usd(total), "results": results}
 
 
-def usage_subject(*, viewer: AbstractBaseUser, user: str | None) -> AbstractBaseUser | None:
+def usage_subject(*, viewer: User, user: str | None) -> User | None:
     """Whose usage `viewer` asked for: their own by default; staff may name a user id, or
     "all" (None) for everyone's."""
     if user is None or user == str(viewer.pk):
         return viewer
     if not viewer.is_staff:
-        raise errors.VoiceError(
-            "Only staff can see other users' usage.", code="permission_denied", status=403
-        )
+        raise errors.permission_denied("Only staff can see other users' usage.")
     if user == "all":
         return None
     subject = get_user_model().objects.filter(pk=int(user)).first()
@@ -361,12 +500,12 @@ def usage_subject(*, viewer: AbstractBaseUser, user: str | None) -> AbstractBase
     return subject
 
 
-def usage_totals(*, records: QuerySet[UsageRecord]) -> dict:
+def usage_totals(*, records: QuerySet[UsageRecord]) -> dict[str, Any]:
     """The summed units and cost of `records`."""
     return _usage_row(records.order_by().aggregate(**_UNIT_SUMS))
 
 
-def usage_per_user_day(*, records: QuerySet[UsageRecord]) -> list[dict]:
+def usage_per_user_day(*, records: QuerySet[UsageRecord]) -> list[dict[str, Any]]:
     """`records` summed per UTC day and user, newest day first."""
     rows = (
         records.annotate(day=TruncDate("created_at", tzinfo=UTC))

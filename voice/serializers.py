@@ -1,15 +1,31 @@
-"""The output shapes API.md names (`<call>`, `<item>`), shared by the REST API and the sockets.
+"""The output shapes docs/api.md names (`<call>`, `<item>`), shared by the REST API and the sockets.
 
 Plain serializers with explicit fields: they are built on every status push, and a
 ModelSerializer re-introspects the model each time it is instantiated.
 """
 
+from typing import Any
+
 from rest_framework import serializers
 
 from voice.models import Call, Message, Mode
+from voice.validators import TIMEZONE_MAX_CHARS, validate_timezone
 
 
-class CallSerializer(serializers.Serializer):
+def timezone_field() -> serializers.CharField:
+    """A start's optional `timezone`: the caller's IANA name, as the browser reports it
+    (`Intl.DateTimeFormat().resolvedOptions().timeZone`)."""
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=TIMEZONE_MAX_CHARS,
+        validators=[validate_timezone],
+        help_text="The caller's IANA time zone, e.g. Europe/Paris (tools such as current_time "
+        "use it); default: UTC.",
+    )
+
+
+class CallSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(read_only=True)
     mode = serializers.ChoiceField(choices=Mode.choices, read_only=True)
     status = serializers.ChoiceField(choices=Call.Status.choices, read_only=True)
@@ -30,13 +46,33 @@ class CallSerializer(serializers.Serializer):
         return call.ended_reason or None
 
 
-class ItemSerializer(serializers.Serializer):
+class ToolCallSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(read_only=True)
+    arguments = serializers.DictField(read_only=True, help_text="As the tool received them.")
+    ok = serializers.BooleanField(
+        read_only=True, allow_null=True, help_text="Null while the tool still runs."
+    )
+
+
+class ItemSerializer(serializers.Serializer[Any]):
     item_id = serializers.CharField(read_only=True)
     role = serializers.ChoiceField(choices=Message.Role.choices, read_only=True)
     text = serializers.CharField(read_only=True)
     interrupted = serializers.BooleanField(read_only=True)
     previous_item_id = serializers.SerializerMethodField()
+    # A field named `source`: the stubs take it for `Field.source` (a str).
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=Message.Source.choices,
+        read_only=True,
+        help_text="voice: spoken (or spoken to the caller); text: typed, or a reply shown as text.",
+    )
     created_at = serializers.DateTimeField(read_only=True)
+    tool = ToolCallSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="For role tool: which tool, with what arguments, and whether it worked; "
+        "null for every other item.",
+    )
 
     def get_previous_item_id(self, message: Message) -> str | None:
         return message.previous_item_id or None

@@ -1,5 +1,5 @@
 """The one way to reach OpenAI: a pooled `httpx.AsyncClient` per event loop, the auth header,
-a total timeout, and the mapping of every upstream failure to API.md's error codes.
+a total timeout, and the mapping of every upstream failure to docs/api.md's error codes.
 
 `realtime.client` and `legacy_voice.client` add only their endpoints on top, so a failure is
 mapped once and a fix lands everywhere. Keys never appear in a message or a log line.
@@ -12,11 +12,12 @@ import re
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from django.conf import settings
 
-from voice.errors import VoiceError
+from voice.errors import ErrorCode, VoiceError
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def redact(text: str) -> str:
     return text[:MAX_UPSTREAM_MESSAGE_CHARS]
 
 
-def _build(method: str, path: str, *, api_key: str, **kwargs) -> httpx.Request:
+def _build(method: str, path: str, *, api_key: str, **kwargs: Any) -> httpx.Request:
     headers = {"Authorization": f"Bearer {api_key}", **kwargs.pop("headers", {})}
     return get_client().build_request(
         method, f"{settings.OPENAI_BASE_URL}{path}", headers=headers, **kwargs
@@ -99,7 +100,7 @@ async def request(
     api_key: str,
     ok_statuses: tuple[int, ...] = (),
     timeout_s: float | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> httpx.Response:
     """One upstream request under `OPENAI_BASE_URL`; any failure becomes a `VoiceError`.
 
@@ -116,8 +117,8 @@ async def request(
 
 @asynccontextmanager
 async def stream(
-    method: str, path: str, *, api_key: str, lines: bool = True, **kwargs
-) -> AsyncIterator[AsyncIterator]:
+    method: str, path: str, *, api_key: str, lines: bool = True, **kwargs: Any
+) -> AsyncIterator[AsyncIterator[Any]]:
     """A streamed upstream response: its lines (SSE) or its raw chunks, as they arrive.
 
     The total timeout covers the wait for the response to start; once it streams, each read
@@ -133,7 +134,7 @@ async def stream(
         await response.aclose()
 
 
-async def _mapped(chunks: AsyncIterator, path: str) -> AsyncIterator:
+async def _mapped(chunks: AsyncIterator[Any], path: str) -> AsyncIterator[Any]:
     try:
         async for chunk in chunks:
             yield chunk
@@ -146,22 +147,28 @@ async def _mapped(chunks: AsyncIterator, path: str) -> AsyncIterator:
 
 
 def error_for_response(response: httpx.Response, what: str) -> VoiceError:
+    """Our error for OpenAI's refusal; OpenAI's status, `error.code` and `error.param` ride
+    along as data, for callers that give a particular refusal its own meaning."""
     status = response.status_code
     message = _upstream_message(response)
     logger.warning("Upstream %s answered %s: %s", what, status, message)
     if status in (401, 403):
-        return key_rejected()
-    if status == 429:
+        error = key_rejected()
+    elif status == 429:
         retry_after = response.headers.get("Retry-After", "")
-        return VoiceError(
+        error = VoiceError(
             f"OpenAI is rate limiting this key. {message}".strip(),
-            code="upstream_rate_limited",
-            status=429,
+            code=ErrorCode.UPSTREAM_RATE_LIMITED,
             headers={"Retry-After": retry_after} if retry_after.isdigit() else {},
         )
-    if status < 500:
-        return upstream_error(f"OpenAI refused the request: {message}" if message else "")
-    return upstream_error(f"OpenAI had a problem (status {status}). Try again in a moment.")
+    elif status < 500:
+        error = upstream_error(f"OpenAI refused the request: {message}" if message else "")
+    else:
+        error = upstream_error(f"OpenAI had a problem (status {status}). Try again in a moment.")
+    error.upstream_status = status
+    error.upstream_code = error_field(response, "code")
+    error.upstream_param = error_field(response, "param")
+    return error
 
 
 def _upstream_message(response: httpx.Response) -> str:
@@ -182,22 +189,19 @@ def error_field(response: httpx.Response, name: str) -> str:
 def key_rejected() -> VoiceError:
     return VoiceError(
         "OpenAI rejected the API key. Check the key (or ask an administrator) and try again.",
-        code="upstream_auth_failed",
-        status=502,
+        code=ErrorCode.UPSTREAM_AUTH_FAILED,
     )
 
 
 def upstream_error(message: str = "") -> VoiceError:
     return VoiceError(
         message or "OpenAI could not handle the request. Try again in a moment.",
-        code="upstream_error",
-        status=502,
+        code=ErrorCode.UPSTREAM_ERROR,
     )
 
 
 def upstream_timeout() -> VoiceError:
     return VoiceError(
         "OpenAI did not answer in time. Try again in a moment.",
-        code="upstream_timeout",
-        status=504,
+        code=ErrorCode.UPSTREAM_TIMEOUT,
     )

@@ -1,6 +1,7 @@
 """Validators shared by the models, the admin forms and the API serializers."""
 
 import re
+import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -34,7 +35,11 @@ def validate_voice_list(value: object) -> None:
 
 
 def validate_turn_detection(value: object) -> None:
-    """Accept what the Realtime API accepts: null (manual turns), server_vad or semantic_vad."""
+    """Accept what the Realtime API accepts: null (manual turns), server_vad or semantic_vad.
+
+    The validator of the JSON field that turn detection was until migration 0006: 0001 names
+    it. The configuration now has a field per setting (`VoiceConfig.turn_detection`, `vad_*`).
+    """
     if value is None:
         return
     if not isinstance(value, dict) or value.get("type") not in {"server_vad", "semantic_vad"}:
@@ -57,6 +62,19 @@ def validate_turn_detection(value: object) -> None:
         amount = value.get(key, 0)
         if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= 60_000:
             raise ValidationError(f"{key} must be a whole number of milliseconds (0–60000).")
+
+
+TIMEZONE_MAX_CHARS = 64
+# Read once: `available_timezones()` walks the time zone database on every call.
+KNOWN_TIMEZONES = frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(value: object) -> None:
+    """An IANA time zone name this server knows (`Europe/Paris`), as browsers report them."""
+    if not isinstance(value, str) or not value:
+        return  # blank: unknown, UTC is used
+    if len(value) > TIMEZONE_MAX_CHARS or value not in KNOWN_TIMEZONES:
+        raise ValidationError(f"{value[:TIMEZONE_MAX_CHARS]!r} is not a known IANA time zone.")
 
 
 # OpenAI keys: sk-, sk-proj-, sk-svcacct-… followed by url-safe characters.

@@ -3,6 +3,7 @@ port), then session or token authentication."""
 
 import inspect
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -15,7 +16,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from voice.middleware import SameOriginValidator, TokenAuthMiddleware  # noqa: E402
+from voice.middleware import (  # noqa: E402
+    Receive,
+    SameOriginValidator,
+    Scope,
+    Send,
+    TokenAuthMiddleware,
+)
 from voice.routing import websocket_urlpatterns  # noqa: E402
 
 
@@ -34,7 +41,7 @@ def _daphne_leaves_bodies_to_django() -> None:
         return
 
     class RawBodyRequest(http_protocol.WebRequest):
-        def __init__(self, *args, **kwargs):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
 
     http_protocol.WebRequest = RawBodyRequest  # what daphne's HTTPFactory builds per request
@@ -47,7 +54,7 @@ if settings.VOICE_SERVE_STATIC:  # development and browser tests; deployments us
     http_app = ASGIStaticFilesHandler(django_asgi_app)
 
 
-async def lifespan(scope, receive, send) -> None:
+async def lifespan(scope: Scope, receive: Receive, send: Send) -> None:
     """ASGI lifespan (uvicorn sends it; daphne does not): close the pooled upstream client."""
     from voice import upstream
 

@@ -13,18 +13,18 @@ from django.shortcuts import render
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    remote = request.META.get("REMOTE_ADDR") or None
-    proxies = settings.TRUSTED_PROXY_COUNT
+    remote: str | None = request.META.get("REMOTE_ADDR") or None
+    proxies: int = settings.TRUSTED_PROXY_COUNT
     if proxies <= 0:
         return remote
-    header = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    header: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
     forwarded = [hop.strip() for hop in header.split(",") if hop.strip()]
     if len(forwarded) < proxies:
         return remote  # the request did not come through all of our proxies
     return forwarded[-proxies]
 
 
-def lockout_response(request: HttpRequest, *args) -> HttpResponse:
+def lockout_response(request: HttpRequest, *args: object) -> HttpResponse:
     """429 with the login page's look and a Retry-After (axes passes varying extra arguments)."""
     minutes = math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
     response = render(

@@ -10,10 +10,12 @@ installed class is that class or a subclass of it, the rule the admin's own chec
 settings are read before the app registry is ready.
 """
 
+from typing import Any
+
 from django.utils.module_loading import import_string
 
 
-class MiddlewareList(list):
+class MiddlewareList(list[Any]):
     def __contains__(self, path: object) -> bool:
         if super().__contains__(path):
             return True

@@ -1,4 +1,5 @@
-"""Settings, read from the environment with django-environ (the table in API.md; `.env.example`).
+"""Settings, read from the environment with django-environ (the table in docs/api.md;
+`.env.example`).
 
 The embedded default (no environment at all, DEBUG on) is SQLite and the in-memory channel layer.
 With DEBUG off, every secret must be given: we fail at start-up rather than run with a dev value.
@@ -10,11 +11,16 @@ import hashlib
 import os
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from voiceproject.middleware_list import MiddlewareList
+
+# Lets Django's generic classes take type arguments at run time (`admin.ModelAdmin[Call]`), as
+# django-stubs declares them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,7 +35,7 @@ DEBUG = env.bool("DEBUG", default=False)
 
 
 def _required(name: str) -> str:
-    value = env.str(name, default="")
+    value: str = env.str(name, default="")
     if not value:
         raise ImproperlyConfigured(
             f"{name} must be set when DEBUG is false (see .env.example for what it is). "
@@ -288,6 +294,7 @@ REST_FRAMEWORK = {
         "legacy_replies": env.str("THROTTLE_LEGACY_REPLIES", default="60/min"),
         "legacy_speech": env.str("THROTTLE_LEGACY_SPEECH", default="300/min"),
         "voice_token": env.str("THROTTLE_VOICE_TOKEN", default="10/min"),
+        "conversation_export": env.str("THROTTLE_CONVERSATION_EXPORT", default="30/min"),
     },
 }
 
@@ -309,7 +316,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Speech-to-text and text-to-speech offer the same two engines: one enum for both.
-    "ENUM_NAME_OVERRIDES": {"SpeechEngineEnum": ["server", "browser"]},
+    "ENUM_NAME_OVERRIDES": {
+        "SpeechEngineEnum": ["server", "browser"],
+        # An item's role (tool items are the server's) and the roles a client may save.
+        "ItemRoleEnum": "voice.models.Message.Role",
+        "SavedRoleEnum": ["user", "assistant"],
+    },
 }
 
 LOGGING = {

@@ -1,5 +1,5 @@
 // The REST API from the page: session auth with the CSRF token, and every failure as an
-// ApiError carrying API.md's code and a message a user can act on.
+// ApiError carrying docs/api.md's code and a message a user can act on.
 
 export class ApiError extends Error {
   constructor(status, code, message, body = {}) {
@@ -9,8 +9,7 @@ export class ApiError extends Error {
     this.body = body;
     // 4xx other than 408/429 will not get better by retrying the same request; nor will a
     // key that OpenAI rejected (a 502 of ours).
-    this.permanent =
-      (status >= 400 && status < 500 && ![408, 429].includes(status)) || code === "upstream_auth_failed";
+    this.permanent = (status >= 400 && status < 500 && ![408, 429].includes(status)) || code === "upstream_auth_failed";
   }
 }
 

@@ -6,6 +6,16 @@ import { batches } from "./save_queue.js";
 
 const FLUSH_LIMIT_MS = 8000; // a dead network must not keep the end button spinning
 
+// The caller's IANA time zone (e.g. "Europe/Paris"), sent when a call starts: tools such as
+// current_time answer in it. Undefined when the browser does not say.
+export function callerTimeZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function saveItems(callId, items) {
   return api(`/api/calls/${callId}/transcript`, { method: "POST", body: { items } });
 }

@@ -12,12 +12,7 @@ export function batches(items, size = MAX_BATCH_ITEMS) {
 }
 
 export class SaveQueue {
-  constructor({
-    send,
-    sleep = (ms) => new Promise((r) => setTimeout(r, ms)),
-    maxDelayMs = 10000,
-    onRetry = () => {},
-  }) {
+  constructor({ send, sleep = (ms) => new Promise((r) => setTimeout(r, ms)), maxDelayMs = 10000, onRetry = () => {} }) {
     this.send = send; // async (items) => void; throws on failure
     this.sleep = sleep;
     this.maxDelayMs = maxDelayMs;
@@ -29,7 +24,10 @@ export class SaveQueue {
 
   push(item) {
     this.pending.set(item.item_id, { ...item });
-    if (!this.running) this.running = this.drain().finally(() => { this.running = null; });
+    if (!this.running)
+      this.running = this.drain().finally(() => {
+        this.running = null;
+      });
     return this.running;
   }
 
@@ -47,7 +45,7 @@ export class SaveQueue {
         }
         this.failures = 0;
       } catch (error) {
-        if (error && error.permanent) {
+        if (error?.permanent) {
           for (const item of batch) this.pending.delete(item.item_id); // retrying cannot help
           throw error;
         }

@@ -4,8 +4,10 @@
 import { orderItems } from "./transcript_order.js";
 
 export class TranscriptView {
-  constructor(list) {
+  // `decorate(node, item)` adds controls to a drawn item (the page's "read aloud").
+  constructor(list, { decorate = () => {} } = {}) {
     this.list = list;
+    this.decorate = decorate;
     this.items = new Map();
     for (const node of list.querySelectorAll("[data-item-id]")) {
       this.items.set(node.dataset.itemId, {
@@ -14,9 +16,40 @@ export class TranscriptView {
         text: node.querySelector(".text")?.textContent ?? "",
         interrupted: node.dataset.interrupted === "true",
         previous_item_id: node.dataset.previousItemId || null,
+        source: node.dataset.source || null,
         node,
       });
+      this.decorate(node, this.items.get(node.dataset.itemId));
     }
+  }
+
+  // Another conversation's messages (or this one's, as saved) in place of what is shown.
+  load(items) {
+    this.items.clear();
+    this.list.replaceChildren();
+    if (!items.length) {
+      this.list.append(this.#emptyState());
+      return;
+    }
+    this.update(items);
+    this.scrollToEnd();
+  }
+
+  // Drop items that will never get words (a turn still being heard when the call ended).
+  remove(itemIds) {
+    for (const id of itemIds) {
+      this.items.get(id)?.node?.remove();
+      this.items.delete(id);
+    }
+  }
+
+  // The id of the item shown last, in conversation order (a typed turn follows it).
+  lastItemId() {
+    return orderItems([...this.items.values()]).at(-1)?.item_id ?? null;
+  }
+
+  scrollToEnd() {
+    window.scrollTo({ top: document.body.scrollHeight });
   }
 
   clear() {
@@ -44,15 +77,17 @@ export class TranscriptView {
   }
 
   #render(item) {
+    if (item.role === "tool") return this.#renderToolLine(item);
     const node = item.node ?? document.createElement("li");
     node.className = `bubble ${item.role}${item.pending ? " pending" : ""}`;
     node.dataset.role = item.role;
     node.dataset.itemId = item.item_id;
     if (item.interrupted) node.dataset.interrupted = "true";
     else delete node.dataset.interrupted;
+    if (item.source) node.dataset.source = item.source;
     const who = document.createElement("span");
     who.className = "visually-hidden";
-    who.textContent = item.role === "user" ? "You:" : "Assistant:";
+    who.textContent = item.role === "user" ? (item.source === "text" ? "You (typed):" : "You:") : "Assistant:";
     const text = document.createElement("span");
     text.className = "text";
     text.textContent = item.heard ?? item.text ?? "";
@@ -72,13 +107,30 @@ export class TranscriptView {
     }
     node.replaceChildren(...parts);
     node.setAttribute("data-testid", "transcript-item");
+    this.decorate(node, item);
+    return node;
+  }
+
+  // A tool call is a small line saying what the assistant did ("Searched your conversations
+  // for 'lease'"), not a bubble; its own testid keeps transcript-item for what was said.
+  #renderToolLine(item) {
+    const node = item.node ?? document.createElement("li");
+    node.className = "tool-line";
+    node.dataset.role = "tool";
+    node.dataset.itemId = item.item_id;
+    if (item.tool) node.dataset.ok = String(item.tool.ok !== false); // else as rendered
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = item.heard ?? item.text ?? "";
+    node.replaceChildren(text);
+    node.setAttribute("data-testid", "transcript-tool");
     return node;
   }
 
   #emptyState() {
     const empty = document.createElement("li");
     empty.className = "empty-state";
-    empty.textContent = "Press the call button and start talking.";
+    empty.textContent = "Press the call button and start talking, or type below.";
     return empty;
   }
 }

@@ -53,7 +53,9 @@ def watch(context) -> list[str]:
     context.on(
         "console",
         lambda message: (
-            any(word in message.text for word in POLICY_WORDS) and found.append(message.text)
+            found.append(message.text)
+            if any(word in message.text for word in POLICY_WORDS)
+            else None
         ),
     )
     return found

@@ -79,12 +79,14 @@ def test_talking_over_the_reply_cuts_it_off_and_saves_it_as_heard(context, user,
 
 
 # Headless Chromium has no speech service and no voices: these stand-ins play the browser's
-# part (the engines are the browser's; what is under test is how the page drives them).
+# part (the engines are the browser's; what is under test is how the page drives them). The
+# result comes once the fake microphone's question is over, as a real recognizer's does: words
+# still spoken over the reply would cut it.
 BROWSER_ENGINES = """
 window.__spoken = [];
 class FakeRecognition {
   start() { if (!window.__asked) { window.__asked = true; setTimeout(() => this.onresult({
-    results: [Object.assign([{ transcript: "What time is it?" }], { isFinal: true })] }), 1500); } }
+    results: [Object.assign([{ transcript: "What time is it?" }], { isFinal: true })] }), 3500); } }
   abort() {}
 }
 window.SpeechRecognition = FakeRecognition;

@@ -18,7 +18,9 @@ test("the call's cost is fetched and shown, and a failure leaves it hidden", asy
   assert.equal(element.textContent, "Cost: $0.25");
   assert.equal(element.dataset.callId, "c1");
 
-  await showCallCost(element, "c2", async () => { throw new Error("offline"); });
+  await showCallCost(element, "c2", async () => {
+    throw new Error("offline");
+  });
   assert.equal(element.hidden, true);
 });
 

@@ -25,10 +25,28 @@ const turn = (userId, assistantId, responseId, previous = null) => [
   [{ type: "input_audio_buffer.speech_started", item_id: userId }],
   [{ type: "input_audio_buffer.speech_stopped", item_id: userId }],
   [{ type: "input_audio_buffer.committed", item_id: userId, previous_item_id: previous }],
-  [{ type: "conversation.item.added", previous_item_id: previous, item: { id: userId, type: "message", role: "user", content: [{ type: "input_audio", transcript: null }] } }],
+  [
+    {
+      type: "conversation.item.added",
+      previous_item_id: previous,
+      item: { id: userId, type: "message", role: "user", content: [{ type: "input_audio", transcript: null }] },
+    },
+  ],
   [{ type: "response.created", response: { id: responseId } }],
-  [{ type: "response.output_item.added", response_id: responseId, item: { id: assistantId, type: "message", role: "assistant" } }],
-  [{ type: "conversation.item.added", previous_item_id: userId, item: { id: assistantId, type: "message", role: "assistant", content: [] } }],
+  [
+    {
+      type: "response.output_item.added",
+      response_id: responseId,
+      item: { id: assistantId, type: "message", role: "assistant" },
+    },
+  ],
+  [
+    {
+      type: "conversation.item.added",
+      previous_item_id: userId,
+      item: { id: assistantId, type: "message", role: "assistant", content: [] },
+    },
+  ],
 ];
 
 test("session.created moves connecting to listening", () => {
@@ -59,7 +77,13 @@ test("a full turn: speaking while audio plays, listening after, both items saved
 test("beta event names work like the GA ones", () => {
   const { state, saves } = run([
     [{ type: "session.created" }],
-    [{ type: "conversation.item.created", previous_item_id: null, item: { id: "a1", type: "message", role: "assistant", content: [] } }],
+    [
+      {
+        type: "conversation.item.created",
+        previous_item_id: null,
+        item: { id: "a1", type: "message", role: "assistant", content: [] },
+      },
+    ],
     [{ type: "response.audio_transcript.delta", item_id: "a1", delta: "Hi" }],
     [{ type: "response.audio_transcript.done", item_id: "a1", transcript: "Hi" }],
   ]);
@@ -77,7 +101,18 @@ test("barge-in: interrupted, the reply is cut where it was heard and saved inter
     // 1.2 s audible at 15 chars/s ≈ 18 characters: "One two three four" at a word boundary
     [{ type: "input_audio_buffer.speech_started", item_id: "u2" }, 2200],
     [{ type: "response.output_audio_transcript.done", response_id: "r1", item_id: "a1", transcript: text }, 2250],
-    [{ type: "response.done", response: { id: "r1", status: "cancelled", status_details: { reason: "turn_detected" }, output: [{ id: "a1" }] } }, 2260],
+    [
+      {
+        type: "response.done",
+        response: {
+          id: "r1",
+          status: "cancelled",
+          status_details: { reason: "turn_detected" },
+          output: [{ id: "a1" }],
+        },
+      },
+      2260,
+    ],
     [{ type: "output_audio_buffer.cleared", response_id: "r1" }, 2270],
   ]);
   assert.equal(state.status, "interrupted");
@@ -97,7 +132,10 @@ test("cleared alone (generation done, audio still queued) still marks the reply 
     [{ type: "session.created" }],
     ...turn("u1", "a1", "r1"),
     [{ type: "output_audio_buffer.started", response_id: "r1" }, 0],
-    [{ type: "response.output_audio_transcript.done", response_id: "r1", item_id: "a1", transcript: "All done here." }, 100],
+    [
+      { type: "response.output_audio_transcript.done", response_id: "r1", item_id: "a1", transcript: "All done here." },
+      100,
+    ],
     [{ type: "response.done", response: { id: "r1", status: "completed" } }, 100],
     [{ type: "output_audio_buffer.cleared", response_id: "r1" }, 500],
   ]);
@@ -130,13 +168,20 @@ test("user transcription deltas stream, the completed text replaces them", () =>
     [{ type: "conversation.item.input_audio_transcription.delta", item_id: "u1", delta: "lo" }],
   ]);
   assert.equal(state.items.get("u1").text, "Hello");
-  const done = reduce(state, { type: "conversation.item.input_audio_transcription.completed", item_id: "u1", transcript: "Hello." });
+  const done = reduce(state, {
+    type: "conversation.item.input_audio_transcription.completed",
+    item_id: "u1",
+    transcript: "Hello.",
+  });
   assert.equal(done.state.items.get("u1").text, "Hello.");
 });
 
 test("a failed transcription is saved empty rather than invented", () => {
   const { saves } = run([[{ type: "conversation.item.input_audio_transcription.failed", item_id: "u1", error: {} }]]);
-  assert.deepEqual(saves.map((s) => [s.item_id, s.text]), [["u1", ""]]);
+  assert.deepEqual(
+    saves.map((s) => [s.item_id, s.text]),
+    [["u1", ""]],
+  );
 });
 
 test("session_expired ends the call with a message; other errors are notices", () => {
@@ -162,7 +207,15 @@ test("hanging up while the reply is spoken saves it as heard, interrupted", () =
     [{ type: "session.created" }],
     ...turn("u1", "a1", "r1"),
     [{ type: "output_audio_buffer.started", response_id: "r1" }, 1000],
-    [{ type: "response.output_audio_transcript.delta", response_id: "r1", item_id: "a1", delta: "One two three four five six seven." }, 1100],
+    [
+      {
+        type: "response.output_audio_transcript.delta",
+        response_id: "r1",
+        item_id: "a1",
+        delta: "One two three four five six seven.",
+      },
+      1100,
+    ],
   ]);
   const { state: after, saves } = hangUp(state, 2000); // one second heard: about 15 characters
   assert.deepEqual(saves, [
@@ -177,11 +230,22 @@ test("hanging up cuts a finished transcript whose audio still plays", () => {
     [{ type: "session.created" }],
     ...turn("u1", "a1", "r1"),
     [{ type: "output_audio_buffer.started", response_id: "r1" }, 0],
-    [{ type: "response.output_audio_transcript.done", response_id: "r1", item_id: "a1", transcript: "A long answer that is still being read out loud." }, 100],
+    [
+      {
+        type: "response.output_audio_transcript.done",
+        response_id: "r1",
+        item_id: "a1",
+        transcript: "A long answer that is still being read out loud.",
+      },
+      100,
+    ],
   ]);
   assert.equal(finished.at(-1).interrupted, false); // saved whole when the transcript was done…
   const { saves } = hangUp(state, 1000);
-  assert.deepEqual(saves.map((s) => [s.text, s.interrupted]), [["A long answer", true]]); // …then cut
+  assert.deepEqual(
+    saves.map((s) => [s.text, s.interrupted]),
+    [["A long answer", true]],
+  ); // …then cut
 });
 
 test("hanging up before a reply is audible saves it unheard; after it played, as it is", () => {
@@ -217,13 +281,21 @@ test("a reply that ended incomplete says why, and the next reply clears it", () 
   const filtered = run([
     [{ type: "session.created" }],
     ...turn("u1", "a1", "r1"),
-    [{ type: "response.done", response: { id: "r1", status: "incomplete", status_details: { type: "incomplete", reason: "content_filter" } } }],
+    [
+      {
+        type: "response.done",
+        response: { id: "r1", status: "incomplete", status_details: { type: "incomplete", reason: "content_filter" } },
+      },
+    ],
   ]).state;
   assert.equal(filtered.notice, "The reply was stopped by OpenAI's content filter.");
   const next = reduce(filtered, { type: "response.created", response: { id: "r2" } }).state;
   assert.equal(next.notice, null);
 
-  const long = reduce(filtered, { type: "response.done", response: { id: "r1", status: "incomplete", status_details: { reason: "max_output_tokens" } } }).state;
+  const long = reduce(filtered, {
+    type: "response.done",
+    response: { id: "r1", status: "incomplete", status_details: { reason: "max_output_tokens" } },
+  }).state;
   assert.match(long.notice, /longest reply allowed/);
 });
 
@@ -232,4 +304,55 @@ test("the words for a reply cut short cover both APIs' reasons, and unknown ones
   assert.equal(incompleteReplyNotice("length"), incompleteReplyNotice("max_output_tokens"));
   assert.equal(incompleteReplyNotice(undefined), "The reply stopped before it was finished.");
   assert.equal(incompleteReplyNotice("toString"), "The reply stopped before it was finished.");
+});
+
+test("a typed user item is saved once, marked as typed", () => {
+  const event = {
+    type: "conversation.item.added",
+    previous_item_id: "a1",
+    item: { id: "text_1", type: "message", role: "user", content: [{ type: "input_text", text: "Spell it" }] },
+  };
+  const { state, saves } = reduce(initialState(), event);
+  assert.deepEqual(saves, [
+    { item_id: "text_1", role: "user", text: "Spell it", interrupted: false, previous_item_id: "a1", source: "text" },
+  ]);
+  assert.equal(state.items.get("text_1").final, true);
+});
+
+test("earlier turns seeded into a continued call are neither shown again nor saved", () => {
+  let state = initialState();
+  for (const [id, role, type] of [
+    ["mem_ab_0", "user", "input_text"],
+    ["mem_ab_1", "assistant", "output_text"],
+  ]) {
+    const result = reduce(state, {
+      type: "conversation.item.added",
+      item: { id, type: "message", role, content: [{ type, text: "earlier" }] },
+    });
+    assert.deepEqual(result.saves, []);
+    state = result.state;
+  }
+  assert.equal(state.items.size, 0);
+  assert.deepEqual(hangUp(state).saves, []);
+});
+
+test("a reply being made is known until it is done, so a typed turn can cancel it first", () => {
+  let { state } = reduce(initialState(), { type: "response.created", response: { id: "r1" } });
+  assert.equal(state.replying, "r1");
+  ({ state } = reduce(state, { type: "response.done", response: { id: "r1", status: "completed" } }));
+  assert.equal(state.replying, null);
+});
+
+test("push-to-talk: the release's commit ends the barge-in of its press", () => {
+  const { state } = run([
+    [{ type: "session.created", session: {} }],
+    ...turn("u1", "a1", "r1"),
+    [{ type: "output_audio_buffer.started", response_id: "r1" }, 0],
+    [{ type: "response.output_audio_transcript.delta", response_id: "r1", item_id: "a1", delta: "Hello there" }, 0],
+    [{ type: "input_audio_buffer.cleared" }, 500],
+    [{ type: "output_audio_buffer.cleared", response_id: "r1" }, 600],
+    [{ type: "input_audio_buffer.committed", item_id: "u2", previous_item_id: "a1" }, 2000],
+  ]);
+  assert.equal(state.status, "listening");
+  assert.equal(state.items.get("a1").interrupted, true);
 });

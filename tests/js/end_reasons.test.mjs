@@ -5,8 +5,15 @@ import { endedNotice } from "../../voice/static/voice/js/end_reasons.js";
 
 test("each reason the server ends a call for has its own sentence", () => {
   const reasons = [
-    "other_tab", "max_duration", "idle", "budget_exceeded", "upstream_ended",
-    "connect_timeout", "assistant", "admin", "page_closed",
+    "other_tab",
+    "max_duration",
+    "idle",
+    "budget_exceeded",
+    "upstream_ended",
+    "connect_timeout",
+    "assistant",
+    "admin",
+    "page_closed",
   ];
   const notices = reasons.map(endedNotice);
   assert.equal(new Set(notices).size, reasons.length);

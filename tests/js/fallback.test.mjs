@@ -10,7 +10,14 @@ test("a Realtime failure of the media path or the service offers Legacy", () => 
 });
 
 test("a cause Legacy shares does not offer it", () => {
-  for (const code of ["upstream_auth_failed", "NotAllowedError", "call_active", "throttled", "network_error", undefined]) {
+  for (const code of [
+    "upstream_auth_failed",
+    "NotAllowedError",
+    "call_active",
+    "throttled",
+    "network_error",
+    undefined,
+  ]) {
     assert.equal(offerLegacy({ mode: "realtime", code, legacyAvailable: true }), false, String(code));
   }
 });

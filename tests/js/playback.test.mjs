@@ -14,7 +14,9 @@ function fakes() {
   };
   const play = (audio) => {
     let finish;
-    const ended = new Promise((resolve) => { finish = resolve; });
+    const ended = new Promise((resolve) => {
+      finish = resolve;
+    });
     const playback = { ended, duration: 2, at: -1, elapsed: () => playback.at, stop: () => {}, finish };
     played.push({ audio, playback });
     return playback;
@@ -38,14 +40,19 @@ test("audio is fetched ahead and handed to the player strictly in order", async 
   f.fetches.get("One.")();
   await tick();
   // Ready audio is scheduled at once, back to back: the player plays it without gaps.
-  assert.deepEqual(f.played.map((p) => p.audio), ["One.", "Two.", "Three."]);
+  assert.deepEqual(
+    f.played.map((p) => p.audio),
+    ["One.", "Two.", "Three."],
+  );
 });
 
 test("idle is announced when everything has played, not before", async () => {
   const f = fakes();
   const queue = new PlaybackQueue({ fetchAudio: f.fetchAudio, play: f.play });
   let idle = 0;
-  queue.addEventListener("idle", () => { idle += 1; });
+  queue.addEventListener("idle", () => {
+    idle += 1;
+  });
   queue.enqueue("First.");
   queue.enqueue("Second.");
   f.fetches.get("First.")();
@@ -98,5 +105,8 @@ test("a sentence whose audio failed is skipped, the rest still plays", async () 
   await tick();
   await tick();
   assert.deepEqual(errors, ["502"]);
-  assert.deepEqual(f.played.map((p) => p.audio), ["Good."]);
+  assert.deepEqual(
+    f.played.map((p) => p.audio),
+    ["Good."],
+  );
 });

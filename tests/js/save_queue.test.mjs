@@ -24,7 +24,9 @@ test("items are sent, and a failed send is retried until it succeeds", async () 
 test("a newer version of an unsent item replaces the older one", async () => {
   const batches = [];
   let release;
-  const gate = new Promise((resolve) => { release = resolve; });
+  const gate = new Promise((resolve) => {
+    release = resolve;
+  });
   const queue = new SaveQueue({
     send: async (items) => {
       batches.push(items.map((i) => `${i.item_id}:${i.text}`));
@@ -59,7 +61,9 @@ test("the backoff is capped", async () => {
   const delays = [];
   let failures = 8;
   const queue = new SaveQueue({
-    send: async () => { if (failures-- > 0) throw new Error("x"); },
+    send: async () => {
+      if (failures-- > 0) throw new Error("x");
+    },
     sleep: async (ms) => delays.push(ms),
     maxDelayMs: 3000,
   });
@@ -82,8 +86,12 @@ test("each retry is reported before its wait, with the error and the delay", asy
   queue.push({ item_id: "a" });
   await queue.flush();
   assert.deepEqual(events, [
-    "send", "retry down 1 500", "sleep 500",
-    "send", "retry down 0 1000", "sleep 1000",
+    "send",
+    "retry down 1 500",
+    "sleep 500",
+    "send",
+    "retry down 0 1000",
+    "sleep 1000",
     "send",
   ]);
 });
@@ -92,7 +100,9 @@ test("a backlog is sent in batches the server accepts, in order", async () => {
   const sizes = [];
   const sent = [];
   let release;
-  const gate = new Promise((resolve) => { release = resolve; });
+  const gate = new Promise((resolve) => {
+    release = resolve;
+  });
   const queue = new SaveQueue({
     send: async (items) => {
       await gate; // the backlog builds up while the first request is out
@@ -103,6 +113,12 @@ test("a backlog is sent in batches the server accepts, in order", async () => {
   for (let n = 0; n < 120; n += 1) queue.push({ item_id: `i${n}`, text: "x" });
   release();
   await queue.flush();
-  assert.ok(sizes.every((size) => size <= MAX_BATCH_ITEMS), String(sizes));
-  assert.deepEqual(sent, Array.from({ length: 120 }, (_, n) => `i${n}`));
+  assert.ok(
+    sizes.every((size) => size <= MAX_BATCH_ITEMS),
+    String(sizes),
+  );
+  assert.deepEqual(
+    sent,
+    Array.from({ length: 120 }, (_, n) => `i${n}`),
+  );
 });

@@ -3,8 +3,12 @@ import math
 import struct
 import wave
 
+import httpx
 import pytest
 from django.test import AsyncClient
+
+from tests.conftest import SERVER_KEY
+from voice import upstream
 
 
 def wav_bytes(*, seconds: float = 1.0, speech: bool = True) -> bytes:
@@ -49,3 +53,16 @@ def aapi(user, worker_thread_db):
 
     client.post = post
     return client
+
+
+@pytest.fixture
+def mock_upstream(settings):
+    """OpenAI answered by `handler` (an httpx.MockTransport handler): answers the simulator
+    does not give."""
+    settings.OPENAI_API_KEY = SERVER_KEY
+    settings.OPENAI_BASE_URL = "http://upstream.test/v1"
+
+    def install(handler) -> None:
+        upstream.set_client(upstream.build_client(httpx.MockTransport(handler)))
+
+    return install

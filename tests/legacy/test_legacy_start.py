@@ -52,3 +52,12 @@ def test_a_check_that_says_nothing_about_the_key_does_not_block_the_start(
 
     assert response.status_code == 201
     assert response.json()["status"] == "connecting"
+
+
+def test_the_callers_time_zone_is_kept_and_an_unknown_one_refused(api, fast_upstream):
+    refused = api.post("/api/legacy/calls", {"timezone": "Atlantis/Capital"}, format="json")
+    started = api.post("/api/legacy/calls", {"timezone": "Asia/Tokyo"}, format="json")
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "invalid_request"
+    assert Call.objects.get(pk=started.json()["id"]).timezone == "Asia/Tokyo"

@@ -1,6 +1,7 @@
 """What a Legacy call costs, and the budget that stops it: usage recorded from the simulator's
 answers, priced from the price table, and refusals once the month's budget is spent."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -76,8 +77,9 @@ async def test_a_legacy_turn_records_each_upstream_use_at_its_price(
     # The simulator bills 10 audio tokens a second, and a token per word of the transcript.
     assert (heard_record.audio_in, heard_record.text_out) == (10, len(tokens(text)))
     assert cents(heard_record.cost) == cents(10 * 0.03 + len(tokens(text)) * 0.05)
-    sent = fast_upstream.requests("/v1/chat/completions")[-1]["json"]["messages"]
-    prompt = sum(len(tokens(m["content"])) + 4 for m in sent)
+    sent = fast_upstream.requests("/v1/chat/completions")[-1]["json"]
+    prompt = sum(len(tokens(m["content"])) + 4 for m in sent["messages"])
+    prompt += sum(len(tokens(json.dumps(t))) for t in sent["tools"])  # the tools offered count
     assert (reply_record.text_in, reply_record.text_out) == (prompt, len(tokens(said)))
     assert cents(reply_record.cost) == cents(prompt * 0.01 + len(tokens(said)) * 0.02)
     spoken = fast_upstream.requests("/v1/audio/speech")[-1]["json"]

@@ -5,23 +5,14 @@ import json
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http.response import HttpResponseBase
+from django.test import AsyncClient
 
-from tests.conftest import SERVER_KEY
 from tests.factories import make_call
 from voice import upstream
 
 SSE = {"Content-Type": "text/event-stream"}
-
-
-@pytest.fixture
-def mock_upstream(settings):
-    settings.OPENAI_API_KEY = SERVER_KEY
-    settings.OPENAI_BASE_URL = "http://upstream.test/v1"
-
-    def install(handler) -> None:
-        upstream.set_client(upstream.build_client(httpx.MockTransport(handler)))
-
-    return install
 
 
 @pytest.mark.django_db(transaction=True)
@@ -81,4 +72,38 @@ async def test_a_finished_reply_is_complete_without_a_notice(aapi, user, mock_up
     done = await done_event(aapi, user, body)
 
     assert (done["finish_reason"], done["incomplete"], done["notice"]) == ("stop", False, None)
+    await upstream.aclose_clients()
+
+
+def refusal(param: str | None) -> httpx.Response:
+    error = {"message": "Refused.", "type": "invalid_request_error", "param": param, "code": None}
+    return httpx.Response(400, json={"error": error})
+
+
+async def transcribe(user) -> HttpResponseBase:
+    """A multipart upload on the view's own event loop, where the mocked upstream client is."""
+    call = await sync_to_async(make_call)(user, mode="legacy")
+    client = AsyncClient()
+    await sync_to_async(client.force_login)(user)
+    audio = SimpleUploadedFile("turn.webm", b"\x1a\x45\xdf\xa3" + b"\0" * 64, "audio/webm")
+    return await client.post("/api/legacy/transcriptions", {"call": str(call.id), "audio": audio})
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("param", "status", "code"),
+    [
+        ("file", 400, "invalid_audio"),  # OpenAI could not decode the recording
+        (None, 400, "invalid_audio"),  # "Invalid file format" names no field
+        ("model", 502, "upstream_error"),  # the configured model: the server's fault
+    ],
+)
+async def test_a_refused_transcription_is_told_apart_by_openais_param(
+    user, worker_thread_db, mock_upstream, param, status, code
+):
+    mock_upstream(lambda request: refusal(param))
+
+    response = await transcribe(user)
+
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code)
     await upstream.aclose_clients()

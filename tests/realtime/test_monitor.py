@@ -183,8 +183,12 @@ class RecordingTranscriber:
         self.event_seen.set()
         raise RuntimeError("a handler bug")
 
+    async def ended(self) -> str:
+        await asyncio.Event().wait()  # the assistant never ends this call
+        return "assistant"
+
     async def on_end(self) -> None:
-        self.ended = True
+        self.finished = True
 
 
 async def test_the_watcher_hands_the_transcriber_a_sender_and_every_event(
@@ -257,7 +261,8 @@ async def test_a_call_that_never_connected_is_ended_and_hung_up(monitor, user, u
 
 
 async def _hung_up(upstream, call: Call) -> bool:
-    return (await sim_call(upstream, call))["hung_up"]
+    found = await sim_call(upstream, call)
+    return found is not None and found["hung_up"]
 
 
 # --- OpenAI ends the call -----------------------------------------------------------------------
@@ -317,4 +322,5 @@ async def test_stopping_releases_every_lease_and_closes_the_sidebands(user, upst
 
 
 async def _sidebands_closed(upstream, call: Call) -> bool:
-    return (await sim_call(upstream, call))["sidebands"] == 0
+    found = await sim_call(upstream, call)
+    return found is not None and found["sidebands"] == 0

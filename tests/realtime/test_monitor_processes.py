@@ -43,6 +43,7 @@ def start_worker(upstream):
             [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
         )
         workers.append(worker)
+        assert worker.stdout is not None
         assert "Call monitor" in worker.stdout.readline()  # it is up and sweeping
         return worker
 

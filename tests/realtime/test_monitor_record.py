@@ -47,6 +47,7 @@ async def continue_call(user, offer_sdp, conversation_id) -> Call:
 
 
 async def saved(call: Call) -> list[Message]:
+    assert call.conversation_id is not None
     return await sync_to_async(messages_in_order)(
         [m async for m in Message.objects.filter(conversation_id=call.conversation_id)]
     )

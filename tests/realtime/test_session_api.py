@@ -12,10 +12,12 @@ from django.utils import timezone
 from simulator.recording import mask_authorization
 from tests.conftest import SERVER_KEY
 from tests.factories import make_call, make_conversation
+from tests.simulator.sdk_types import client_event_problems, session_request_problems
 from tests.waiting import wait_for
-from voice.models import Call, KeyPolicy
+from voice.models import Call, KeyPolicy, ToolSetting
 from voice.selectors import voice_config_get
 from voice.services.keys import api_key_set
+from voice.tools import enabled_tools, realtime_tool_definitions
 
 USER_KEY = "sk-user-own-key-0000000000000000user"
 OVERSIZE_OFFER = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n" + "a=x\r\n" * 20_000  # > 64 KiB
@@ -88,11 +90,137 @@ def test_upstream_receives_the_offer_and_the_session_config(api, upstream, offer
         "audio": {
             "input": {
                 "transcription": {"model": "gpt-4o-transcribe"},
-                "turn_detection": config.turn_detection,
+                "turn_detection": {
+                    "type": "server_vad",
+                    "threshold": 0.5,
+                    "prefix_padding_ms": 300,
+                    "silence_duration_ms": 500,
+                    "create_response": True,
+                    "interrupt_response": True,
+                },
             },
             "output": {"voice": "cedar"},
         },
+        "tools": realtime_tool_definitions(enabled_tools()),
+        "tool_choice": "auto",
     }
+    assert session_request_problems(received["session"]) == []
+    assert {tool["name"] for tool in received["session"]["tools"]} >= {
+        "end_call",
+        "search_conversations",
+        "current_time",
+    }
+
+
+def test_a_tool_the_admin_turned_off_is_not_offered(api, upstream, offer_sdp):
+    ToolSetting.objects.create(name="search_conversations", enabled=False)
+
+    start(api, offer_sdp)
+
+    [received] = upstream.requests("/v1/realtime/calls")
+    offered = {tool["name"] for tool in received["session"]["tools"]}
+    assert "search_conversations" not in offered and "end_call" in offered
+    problems = client_event_problems({"type": "session.update", "session": received["session"]})
+    assert problems == []  # the session's tools have the SDK's shape
+
+
+def test_every_tool_turned_off_offers_none(api, upstream, offer_sdp):
+    for tool in enabled_tools():
+        ToolSetting.objects.update_or_create(name=tool.name, defaults={"enabled": False})
+
+    start(api, offer_sdp)
+
+    [received] = upstream.requests("/v1/realtime/calls")
+    assert "tools" not in received["session"] and "tool_choice" not in received["session"]
+
+
+def test_the_callers_time_zone_is_kept_with_the_call_in_both_forms(api, upstream, offer_sdp):
+    body = start(api, offer_sdp, timezone="Europe/Paris").json()
+    Call.objects.filter(pk=body["call"]["id"]).update(status="ended")
+    raw = api.post(
+        "/api/realtime/session?timezone=America/New_York",
+        offer_sdp,
+        content_type="application/sdp",
+    )
+
+    assert Call.objects.get(pk=body["call"]["id"]).timezone == "Europe/Paris"
+    assert Call.objects.get(pk=raw["Location"].rsplit("/", 1)[-1]).timezone == "America/New_York"
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../../etc/passwd", "x" * 65])
+def test_an_unknown_time_zone_is_refused_before_any_upstream_call(api, upstream, offer_sdp, zone):
+    response = start(api, offer_sdp, timezone=zone)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert upstream.requests("/v1/realtime/calls") == []
+
+
+def upstream_turn_detection(upstream):
+    return upstream.requests("/v1/realtime/calls")[-1]["session"]["audio"]["input"][
+        "turn_detection"
+    ]
+
+
+def test_a_push_to_talk_call_goes_up_without_turn_detection(api, upstream, offer_sdp):
+    response = start(api, offer_sdp, push_to_talk=True)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["push_to_talk"] is True
+    assert upstream_turn_detection(upstream) is None
+
+
+def test_without_the_field_a_call_follows_the_users_push_to_talk_preference(
+    api, upstream, offer_sdp
+):
+    first = start(api, offer_sdp)
+    assert first.json()["push_to_talk"] is False
+    assert upstream_turn_detection(upstream)["type"] == "server_vad"
+    api.post(f"/api/calls/{first.json()['call']['id']}/end", {}, format="json")
+    api.patch("/api/voice/preferences", {"push_to_talk": True}, format="json")
+
+    second = start(api, offer_sdp)
+
+    assert second.status_code == 201, second.content
+    assert second.json()["push_to_talk"] is True
+    assert upstream_turn_detection(upstream) is None
+
+
+def test_the_field_overrides_the_preference_for_that_call(api, upstream, offer_sdp):
+    api.patch("/api/voice/preferences", {"push_to_talk": True}, format="json")
+
+    response = start(api, offer_sdp, push_to_talk=False)
+
+    assert response.json()["push_to_talk"] is False
+    assert upstream_turn_detection(upstream)["type"] == "server_vad"
+
+
+def test_under_the_admins_manual_turns_every_call_is_push_to_talk(api, upstream, offer_sdp):
+    config = voice_config_get()
+    config.turn_detection = "manual"
+    config.save()
+
+    response = start(api, offer_sdp, push_to_talk=False)
+
+    assert response.json()["push_to_talk"] is True
+    assert upstream_turn_detection(upstream) is None
+
+
+def test_the_raw_form_takes_push_to_talk_in_the_query(api, upstream, offer_sdp):
+    response = api.post(
+        "/api/realtime/session?push_to_talk=true", offer_sdp, content_type="application/sdp"
+    )
+
+    assert response.status_code == 201, response.content
+    assert upstream_turn_detection(upstream) is None
+
+
+def test_a_push_to_talk_that_is_not_a_boolean_is_refused_before_upstream(api, upstream, offer_sdp):
+    response = start(api, offer_sdp, push_to_talk="loud")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("push_to_talk:")
+    assert not upstream.requests("/v1/realtime/calls")
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from openai import BaseModel
 from openai.types.realtime import (
     RealtimeClientEvent,
     RealtimeServerEvent,
+    RealtimeSessionCreateRequest,
     RealtimeSessionCreateResponse,
 )
 
@@ -83,3 +84,8 @@ def server_event_problems(event: dict) -> list[str]:
 def client_event_problems(event: dict) -> list[str]:
     """Why ``event`` is not a valid GA client event, or ``[]``."""
     return _event_problems(RealtimeClientEvent, event)
+
+
+def session_request_problems(session: dict) -> list[str]:
+    """Why ``session`` (what we send with an offer) is not a valid GA session request, or []."""
+    return _problems(RealtimeSessionCreateRequest, session)

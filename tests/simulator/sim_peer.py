@@ -7,6 +7,7 @@ import fractions
 import json
 import math
 import time
+from typing import Any
 
 import aiohttp
 import av
@@ -17,7 +18,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from simulator.audio import frame_rms
 
 KEY = "sk-test-simulator-0123456789"
-SESSION = {  # what our backend asks for: transcripts on, a quick turn end
+SESSION: dict[str, Any] = {  # what our backend asks for: transcripts on, a quick turn end
     "type": "realtime",
     "model": "gpt-realtime",
     "instructions": "Be brief.",
@@ -74,8 +75,9 @@ class MicTrack(MediaStreamTrack):
         if self._tone_frames_left <= 0:
             return SILENCE
         self._tone_frames_left -= 1
-        if self._tone_frames_left == 0 and not self._burst_done.done():
-            self._burst_done.set_result(None)
+        burst_done = self._burst_done
+        if self._tone_frames_left == 0 and burst_done is not None and not burst_done.done():
+            burst_done.set_result(None)
         return TONE
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from simulator.recording import mask_authorization
 from simulator.settings import settings_from
@@ -25,6 +26,31 @@ async def test_config_can_be_read_and_retuned_at_runtime(http):
     for bad in ({"no_such_knob": 1}, {"port": 1}, {"llm_ttft_ms": "soon"}, {"synth": "x"}):
         assert (await http.post("/_sim/config", json=bad)).status_code == 400
     assert (await http.get("/_sim/config")).json()["llm_ttft_ms"] == 250
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        {"match": "x", "name": "f"},
+        [{"match": "", "name": "f"}],
+        [{"match": "x", "name": "not a name"}],
+        [{"match": "x", "name": "f", "arguments": "{}"}],
+        [{"match": "x", "name": "f", "when": "now"}],
+    ],
+)
+async def test_a_tool_script_entry_that_cannot_be_played_is_refused(http, script):
+    response = await http.post("/_sim/config", json={"tool_script": script})
+
+    assert response.status_code == 400
+    assert (await http.get("/_sim/config")).json()["tool_script"] == []
+
+
+async def test_a_tool_script_gets_its_defaults(http):
+    script = [{"match": "time", "name": "current_time"}]
+
+    changed = (await http.post("/_sim/config", json={"tool_script": script})).json()
+
+    assert changed["tool_script"] == [{**script[0], "arguments": {}, "answer": "{output}"}]
 
 
 async def test_requests_are_recorded_with_form_fields_session_and_upload_summary(http):

@@ -39,6 +39,8 @@ SERVER_EVENT_TYPES = {
     "response.output_audio.done",
     "response.output_text.delta",
     "response.output_text.done",
+    "response.function_call_arguments.delta",
+    "response.function_call_arguments.done",
     "response.content_part.done",
     "response.output_item.done",
     "response.done",
@@ -130,8 +132,13 @@ async def test_every_event_of_a_webrtc_call_and_its_sideband_is_a_valid_sdk_even
     await _webrtc_paths(http, peer, sideband)
     logs = (peer.events.entries, sideband.events.entries)
     assert _problems_by_type(*logs) == {}
-    # Every type is checked somewhere: this call sends all but the manual buffer's clear.
-    assert SERVER_EVENT_TYPES - _types(*logs) == {"input_audio_buffer.cleared"}
+    # Every type is checked somewhere: this call sends all but the manual buffer's clear and
+    # the function call's (both checked below).
+    assert SERVER_EVENT_TYPES - _types(*logs) == {
+        "input_audio_buffer.cleared",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+    }
 
 
 async def _canned_paths(http, call_id: str, manual_id: str, sideband, manual) -> None:
@@ -171,3 +178,75 @@ async def test_every_event_of_canned_calls_on_their_sidebands_is_a_valid_sdk_eve
         "item_not_found",
         "session_expired",
     }
+
+
+SEARCH_TOOL = {
+    "type": "function",
+    "name": "search_conversations",
+    "description": "Search the user's conversations.",
+    "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+}
+FUNCTION_CALL_EVENTS = [
+    "response.created",
+    "response.output_item.added",
+    "conversation.item.added",
+    "response.function_call_arguments.delta",
+    "response.function_call_arguments.done",
+    "response.output_item.done",
+    "conversation.item.done",
+    "response.done",
+]
+
+
+def _of_response(log, response_id: str) -> list[str]:
+    """The types of a response's events, in order, deltas counted once."""
+    types: list[str] = []
+    for event in log:
+        ids = (event.get("response_id"), event.get("response", {}).get("id"))
+        its_item = event["type"].startswith("conversation.item") and "call_id" in event.get(
+            "item", {}
+        )
+        if (response_id in ids or its_item) and (not types or types[-1] != event["type"]):
+            types.append(event["type"])
+    return types
+
+
+async def test_a_scripted_function_call_is_the_same_valid_sdk_events_on_both_connections(
+    http, peers, sidebands
+):
+    script = [{"match": "LEASE", "name": "search_conversations",
+               "arguments": {"query": "lease"}, "answer": "I found: {output}"}]  # fmt: skip
+    await http.post("/_sim/config", json={"tool_script": script})
+    peer = peers()
+    await peer.connect(http, session={**SESSION, "tools": [SEARCH_TOOL], "tool_choice": "auto"})
+    await peer.event("session.created")
+    sideband = await sidebands(peer.call_id)
+
+    turn = await http.post(f"/_sim/calls/{peer.call_id}/turn", json={"text": "The lease?"})
+
+    done = await sideband.event("response.function_call_arguments.done")
+    assert (done["name"], done["arguments"]) == ("search_conversations", '{"query": "lease"}')
+    assert done["response_id"] == turn.json()["response_id"]
+    for log in (peer.events.entries, sideband.events.entries):
+        assert _of_response(log, done["response_id"]) == FUNCTION_CALL_EVENTS
+    [call_done] = [e for e in sideband.of_type("response.done") if e["response"]["output"]]
+    assert call_done["response"]["output"][0]["call_id"] == done["call_id"]
+    output = {"type": "function_call_output", "id": "tool_0123456789abcdef0123456789a",
+              "call_id": done["call_id"], "output": '{"ok": true}'}  # fmt: skip
+    await _send(sideband, {"type": "conversation.item.create", "item": output})
+    await _send(sideband, {"type": "response.create"})
+    answer = await peer.event("response.output_audio_transcript.done")
+    assert answer["transcript"] == 'I found: {"ok": true}'
+    assert _problems_by_type(peer.events.entries, sideband.events.entries) == {}
+
+
+async def test_a_function_the_session_does_not_offer_is_never_called(http, canned_call, sidebands):
+    script = [{"match": "lease", "name": "search_conversations"}]
+    await http.post("/_sim/config", json={"tool_script": script})
+    call_id = await canned_call()  # offers no tools
+    sideband = await sidebands(call_id)
+
+    await http.post(f"/_sim/calls/{call_id}/turn", json={"text": "The lease?"})
+
+    assert sideband.of_type("response.function_call_arguments.done") == []
+    assert sideband.of_type("response.output_audio_transcript.done")

@@ -1,4 +1,4 @@
-"""Malformed and oversized request bodies get API.md's 4xx, never a 500 (issue 9, item 2)."""
+"""Malformed and oversized request bodies get docs/api.md's 4xx, never a 500 (issue 9, item 2)."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile

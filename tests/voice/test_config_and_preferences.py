@@ -21,7 +21,7 @@ def test_without_any_key_both_modes_say_no_api_key(api, settings):
         "tts": ["server", "browser"],
         "voices": voice_config_get().tts_voices,
     }
-    assert body["preference"] == {"mode": "realtime", "voice": "marin"}
+    assert body["preference"] == {"mode": "realtime", "voice": "marin", "push_to_talk": False}
 
 
 def test_the_server_key_makes_realtime_available(api, settings):
@@ -35,6 +35,7 @@ def test_the_server_key_makes_realtime_available(api, settings):
         "model": "gpt-realtime-2.1",
         "voices": voice_config_get().voices,
         "default_voice": "marin",
+        "turn_detection": "server_vad",
     }
 
 
@@ -69,8 +70,8 @@ def test_patch_saves_mode_and_voice(api, user):
     )
 
     assert response.status_code == 200
-    assert response.json() == {"mode": "legacy", "voice": "cedar"}
-    assert api.get("/api/voice/preferences").json() == {"mode": "legacy", "voice": "cedar"}
+    assert response.json() == {"mode": "legacy", "voice": "cedar", "push_to_talk": False}
+    assert api.get("/api/voice/preferences").json()["voice"] == "cedar"
     assert VoicePreference.objects.get(user=user).mode == "legacy"
 
 
@@ -78,7 +79,8 @@ def test_patch_changes_only_what_it_names(api):
     api.patch("/api/voice/preferences", {"voice": "cedar"}, format="json")
     api.patch("/api/voice/preferences", {"mode": "legacy"}, format="json")
 
-    assert api.get("/api/voice/preferences").json() == {"mode": "legacy", "voice": "cedar"}
+    preference = api.get("/api/voice/preferences").json()
+    assert (preference["mode"], preference["voice"]) == ("legacy", "cedar")
 
 
 def test_a_blank_voice_falls_back_to_the_default(api):

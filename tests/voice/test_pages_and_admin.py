@@ -8,9 +8,10 @@ from django.test import Client
 from tests.conftest import PASSWORD
 from tests.factories import make_call, make_message, make_user
 from voice import crypto
-from voice.models import UserApiKey, VoiceConfig
+from voice.models import ToolSetting, UserApiKey, VoiceConfig
 from voice.selectors import voice_config_get
 from voice.services.keys import api_key_resolve, api_key_set
+from voice.tools import enabled_tools
 
 KEY = "sk-proj-Abcdefghijklmnopqrstuvwx1234wxyz"
 PAGE_TESTIDS = [
@@ -19,6 +20,8 @@ PAGE_TESTIDS = [
     "call-end",
     "call-retry",
     "call-mute",
+    "call-ptt",
+    "ptt-toggle",
     "call-status",
     "call-error",
     "transcript",
@@ -76,6 +79,22 @@ def test_the_call_page_shows_the_latest_conversation(browser, user):
     assert html.count('data-testid="transcript-item"') == 2
     assert "&lt;b&gt;escaped?&lt;/b&gt;" in html
     assert 'data-role="assistant" data-item-id="a1" data-interrupted="true"' in html
+
+
+def test_the_call_page_gives_its_modules_the_api_addresses_and_the_hooks(browser, user):
+    call = make_call(user)
+    make_message(call, item_id="t1", role="user", text="typed words", source="text")
+
+    html = browser.get("/").content.decode()
+
+    for hook in ["conversation-list", "conversation-search", "message-input", "message-send"]:
+        assert f'data-testid="{hook}"' in html
+    assert 'data-list-url="/api/conversations"' in html
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    assert f'data-messages-url="/api/conversations/{placeholder}/messages"' in html
+    assert f'data-export-url="/api/conversations/{placeholder}/export"' in html
+    assert 'data-item-id="t1" data-source="text"' in html  # shown with the keyboard mark
+    assert 'rel="icon" href="/static/img/favicon.svg"' in html
 
 
 def test_another_users_conversation_is_not_shown(browser, other_user):
@@ -147,7 +166,13 @@ def config_form(**changes) -> dict:
         "voices": '["marin", "cedar"]',
         "default_voice": "cedar",
         "transcription_model": config.transcription_model,
-        "turn_detection": '{"type": "semantic_vad", "eagerness": "high"}',
+        "turn_detection": "semantic_vad",
+        "vad_threshold": "0.5",
+        "vad_silence_duration_ms": "500",
+        "vad_prefix_padding_ms": "300",
+        "vad_eagerness": "high",
+        "vad_interrupt_response": "on",
+        "vad_create_response": "on",
         "stt_model": config.stt_model,
         "llm_model": config.llm_model,
         "tts_model": config.tts_model,
@@ -158,6 +183,8 @@ def config_form(**changes) -> dict:
         "idle_hangup_minutes": "3",
         "call_starts_per_minute": "5",
         "context_messages": "10",
+        "tool_timeout_s": "5",
+        "max_tool_calls_per_call": "7",
     }
     data.update(changes)
     return data
@@ -170,10 +197,11 @@ def test_the_admin_edits_the_voice_config(admin_client_):
     config = voice_config_get()
     assert config.voices == ["marin", "cedar"]
     assert config.default_voice == "cedar"
-    assert config.turn_detection == {"type": "semantic_vad", "eagerness": "high"}
+    assert (config.turn_detection, config.vad_eagerness) == ("semantic_vad", "high")
     assert config.max_call_minutes == 20
     assert config.idle_hangup_minutes == 3
     assert config.context_messages == 10
+    assert (config.tool_timeout_s, config.max_tool_calls_per_call) == (5, 7)
 
 
 @pytest.mark.parametrize(
@@ -183,14 +211,17 @@ def test_the_admin_edits_the_voice_config(admin_client_):
         ("voices", '["Marin!"]'),
         ("default_voice", "onyx"),
         ("realtime_model", "GPT Realtime"),
-        ("turn_detection", '{"type": "magic"}'),
-        ("turn_detection", '{"type": "server_vad", "threshold": 2}'),
+        ("turn_detection", "magic"),
+        ("vad_threshold", "2"),
         ("max_call_minutes", "61"),
         ("call_starts_per_minute", "0"),
         ("idle_hangup_minutes", "0"),
         ("idle_hangup_minutes", "61"),
         ("context_messages", "201"),
         ("instructions", "x" * 4001),
+        ("tool_timeout_s", "0"),
+        ("tool_timeout_s", "121"),
+        ("max_tool_calls_per_call", "0"),
     ],
 )
 def test_the_admin_refuses_an_invalid_voice_config(admin_client_, field, value):
@@ -226,3 +257,27 @@ def test_the_admin_never_shows_the_key_a_call_keeps(admin_client_, user):
     assert KEY not in page
     assert call.api_key_encrypted not in page
     assert KEY not in repr(call) and call.api_key_encrypted not in repr(call)
+
+
+def test_the_admin_lists_every_registered_tool_with_its_description_and_switches_it(
+    admin_client_,
+):
+    page = admin_client_.get("/admin/voice/toolsetting/").content.decode()
+
+    for name in ("end_call", "search_conversations", "current_time"):
+        assert name in page
+    assert "Search the user&#x27;s earlier conversations" in page
+    assert set(ToolSetting.objects.values_list("name", "enabled")) >= {
+        ("end_call", True),
+        ("search_conversations", True),
+        ("current_time", True),
+    }
+    setting = ToolSetting.objects.get(name="current_time")
+    response = admin_client_.post(
+        "/admin/voice/toolsetting/",
+        {"action": "turn_off", "_selected_action": [setting.pk]},
+    )
+
+    assert response.status_code == 302
+    assert "current_time" not in {tool.name for tool in enabled_tools()}
+    assert admin_client_.get("/admin/voice/toolsetting/add/").status_code == 403

@@ -46,8 +46,11 @@ def test_items_are_saved_and_listed_with_the_call(api, user):
         "text",
         "interrupted",
         "previous_item_id",
+        "source",
         "created_at",
+        "tool",
     }
+    assert transcript[0]["tool"] is None
     assert transcript[0]["previous_item_id"] is None
     assert transcript[1]["previous_item_id"] == "item_u1"
 
@@ -298,7 +301,8 @@ def test_refusals_name_the_limit(api, user, item, says):
 
 
 def read_all_pages(api, path: str, field: str, limit: int) -> list[list[str]]:
-    pages, url = [], f"{path}?limit={limit}"
+    pages: list[list[str]] = []
+    url: str | None = f"{path}?limit={limit}"
     while url is not None:
         response = api.get(url)
         pages.append([item["item_id"] for item in response.json()[field]])
@@ -375,3 +379,17 @@ def test_a_bad_page_query_is_invalid_request(api, user, query):
 
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_client_can_neither_save_a_tool_item_nor_change_one(api, user):
+    call = make_call(user)
+    make_message(call, item_id="tool_1", role="tool", text="Checked the time", tool={"ok": True})
+
+    invented = post_items(api, call, {"item_id": "t2", "role": "tool", "text": "Paid rent"})
+    rewritten = post_items(api, call, {"item_id": "tool_1", "role": "user", "text": "Hi"})
+
+    assert invented.status_code == rewritten.status_code == 400
+    assert "records a tool call" in rewritten.json()["error"]["message"]
+    assert list(Message.objects.values_list("item_id", "role", "text")) == [
+        ("tool_1", "tool", "Checked the time")
+    ]

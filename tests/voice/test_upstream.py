@@ -150,3 +150,35 @@ async def test_the_asgi_lifespan_shutdown_closes_the_pooled_client():
 
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert client.is_closed
+
+
+async def test_a_refusal_carries_openais_status_code_and_param_as_data():
+    error = await fail_with(
+        400,
+        {
+            "error": {
+                "message": "Audio file might be corrupted or unsupported",
+                "type": "invalid_request_error",
+                "param": "file",
+                "code": "invalid_value",
+            }
+        },
+    )
+
+    assert (error.status, error.code) == (502, "upstream_error")
+    assert (error.upstream_status, error.upstream_code, error.upstream_param) == (
+        400,
+        "invalid_value",
+        "file",
+    )
+
+
+async def test_a_transport_failure_has_no_upstream_status():
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    install(handler)
+    with pytest.raises(VoiceError) as raised:
+        await upstream.request("POST", "/realtime/calls", api_key="sk-test-000000000000000000")
+
+    assert (raised.value.code, raised.value.upstream_status) == ("upstream_error", None)

@@ -7,9 +7,10 @@ calls up upstream is `voice.services.hangups`' business.
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 START_RATE_WINDOW = timedelta(minutes=1)
 
 
-def _call_transition(*, call: Call, status: str, **fields) -> Call:
+def _call_transition(*, call: Call, status: str, **fields: Any) -> Call:
     call.status = status
     for name, value in fields.items():
         setattr(call, name, value)
@@ -54,7 +55,7 @@ def _locked(call: Call) -> Call:
     return Call.objects.select_for_update().get(pk=call.pk)
 
 
-def call_start_check(*, user: AbstractBaseUser, config: VoiceConfig) -> list[Call]:
+def call_start_check(*, user: User, config: VoiceConfig) -> list[Call]:
     """The rules for starting a call: no live call (stale ones are ended first), at most
     `call_starts_per_minute` starts in any minute, counted from the calls table so the limit
     holds across server processes, and budget left when the server's key pays. Reads only; a
@@ -86,19 +87,20 @@ def call_start_check(*, user: AbstractBaseUser, config: VoiceConfig) -> list[Cal
 
 def call_start(
     *,
-    user: AbstractBaseUser,
+    user: User,
     mode: str,
     conversation_id: UUID | None = None,
     model: str = "",
     voice: str = "",
     key: ResolvedKey | None = None,
+    timezone: str = "",
 ) -> Call:
     """Record a call after `call_start_check`, as `connecting`, with the key that pays for it
     (kept encrypted until the call is hung up). A new conversation is made with it.
 
     The one-live-call constraint refuses a start that raced past the check.
     """
-    fields = {"mode": mode, "model": model, "voice": voice}
+    fields = {"mode": mode, "model": model, "voice": voice, "timezone": timezone}
     if key is not None:
         fields |= {"key_source": key.source, "api_key_encrypted": crypto.encrypt(key.value)}
     try:
@@ -110,13 +112,18 @@ def call_start(
 
 
 @transaction.atomic
-def _call_insert(*, user: AbstractBaseUser, conversation_id: UUID | None, **fields) -> Call:
+def _call_insert(*, user: User, conversation_id: UUID | None, **fields: Any) -> Call:
     if conversation_id is None:
         conversation = Conversation.objects.create(user=user)
     else:
-        conversation = Conversation.objects.filter(user=user, pk=conversation_id).first()
-        if conversation is None:
+        # Locked, so a concurrent delete of the conversation either waits for this call (and
+        # is refused: it has a live call) or wins (and this start finds no conversation).
+        found = (
+            Conversation.objects.select_for_update().filter(user=user, pk=conversation_id).first()
+        )
+        if found is None:
             raise errors.not_found("That conversation")
+        conversation = found
     call = Call.objects.create(user=user, conversation=conversation, **fields)
     _publish_status(call)
     return call
@@ -124,18 +131,24 @@ def _call_insert(*, user: AbstractBaseUser, conversation_id: UUID | None, **fiel
 
 def call_check_and_start(
     *,
-    user: AbstractBaseUser,
+    user: User,
     mode: str,
     conversation_id: UUID | None = None,
     model: str = "",
     voice: str = "",
     config: VoiceConfig | None = None,
+    timezone: str = "",
 ) -> Call:
     """`call_start_check`, then `call_start`: for a pipeline with no upstream handshake, whose
     requests record the call's activity (`call_activity_touch`), so its idle clock starts now."""
     call_start_check(user=user, config=config or voice_config_get())
     call = call_start(
-        user=user, mode=mode, conversation_id=conversation_id, model=model, voice=voice
+        user=user,
+        mode=mode,
+        conversation_id=conversation_id,
+        model=model,
+        voice=voice,
+        timezone=timezone,
     )
     call_activity_touch(call_ids=[call.pk], at=call.started_at)
     call.last_activity_at = call.started_at
@@ -260,7 +273,7 @@ def _expire(stale: list[tuple[Call, str]], *, now: datetime) -> list[Call]:
 
 def calls_expire_stale(
     *,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     config: VoiceConfig | None = None,
     leased_by_others_than: str | None = None,
 ) -> list[Call]:

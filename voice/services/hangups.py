@@ -9,14 +9,15 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from asgiref.sync import async_to_sync, sync_to_async
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from voice import upstream
-from voice.errors import VoiceError
+from voice.errors import ErrorCode, VoiceError
 from voice.models import Call
 from voice.pipelines import HangUp, pipeline_for
 from voice.selectors import call_get
@@ -27,7 +28,8 @@ logger = logging.getLogger(__name__)
 HANGUP_RETRY_DELAYS_S = (0.5, 2.0)  # three attempts in all
 # An end path may still be hanging a call up itself for this long; the sweep leaves it alone.
 PENDING_HANGUP_GRACE = timedelta(seconds=30)
-# OpenAI ends every Realtime session within an hour (reference §0.6): no hangup needed after.
+# OpenAI ends every Realtime session within an hour (docs/openai-realtime.md §0.6): no hangup
+# needed after that.
 UPSTREAM_SESSION_CAP = timedelta(minutes=60)
 
 
@@ -40,7 +42,11 @@ async def call_hang_up(*, call: Call, attempts: int = len(HANGUP_RETRY_DELAYS_S)
     api_key = call_api_key(call=call) if hang_up and call.upstream_call_id else None
     if hang_up and call.upstream_call_id and api_key is None:
         logger.warning("Call %s: no key kept to hang it up upstream", call.id)
-    if api_key is not None and not await _hang_up_with_retries(hang_up, call, api_key, attempts):
+    if (
+        hang_up is not None
+        and api_key is not None
+        and not await _hang_up_with_retries(hang_up, call, api_key, attempts)
+    ):
         return False
     await sync_to_async(call_api_key_forget)(call=call)
     return True
@@ -60,7 +66,7 @@ async def _hang_up_with_retries(hang_up: HangUp, call: Call, api_key: str, attem
                 attempt,
                 len(delays),
             )
-            if exc.code == "upstream_auth_failed":
+            if exc.code == ErrorCode.UPSTREAM_AUTH_FAILED:
                 return True  # the key itself is refused: no retry can hang up with it
             if delay is not None:
                 await asyncio.sleep(delay)
@@ -79,10 +85,10 @@ async def calls_hang_up(calls: list[Call], *, attempts: int | None = None) -> No
             logger.error("Call %s: hangup crashed (%s)", call.id, type(result).__name__)
 
 
-_background: set[asyncio.Task] = set()
+_background: set[asyncio.Task[Any]] = set()
 
 
-def run_in_background(work: Awaitable) -> None:
+def run_in_background(work: Awaitable[Any]) -> None:
     """Run `work` beside the request that started it, which does not wait for it (a hangup
     nobody is waiting on)."""
     task = asyncio.ensure_future(work)
@@ -103,13 +109,13 @@ async def call_finish(*, call: Call, reason: str) -> Call:
     return ended
 
 
-def _end(*, user: AbstractBaseUser, call_id: UUID, reason: str) -> tuple[Call, bool]:
+def _end(*, user: User, call_id: UUID, reason: str) -> tuple[Call, bool]:
     call = call_get(user=user, call_id=call_id)
     was_live = call.is_live
     return call_end(call=call, reason=reason), was_live
 
 
-async def call_end_and_hang_up(*, user: AbstractBaseUser, call_id: UUID, reason: str) -> Call:
+async def call_end_and_hang_up(*, user: User, call_id: UUID, reason: str) -> Call:
     """End one of the user's calls (either mode) and hang it up upstream, so OpenAI stops the
     session even if the browser never closes its connection. One attempt, so the page is not
     kept waiting; a failure is retried by the call monitor's sweep."""

@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from voice import crypto, errors
@@ -21,7 +21,7 @@ class ResolvedKey:
 
 
 @transaction.atomic
-def api_key_set(*, user: AbstractBaseUser, api_key: str) -> UserApiKey:
+def api_key_set(*, user: User, api_key: str) -> UserApiKey:
     row, _ = UserApiKey.objects.update_or_create(
         user=user,
         defaults={"encrypted_key": crypto.encrypt(api_key), "last4": api_key[-4:]},
@@ -30,11 +30,11 @@ def api_key_set(*, user: AbstractBaseUser, api_key: str) -> UserApiKey:
 
 
 @transaction.atomic
-def api_key_clear(*, user: AbstractBaseUser) -> None:
+def api_key_clear(*, user: User) -> None:
     UserApiKey.objects.filter(user=user).delete()
 
 
-def api_key_resolve(*, user: AbstractBaseUser, config: VoiceConfig) -> ResolvedKey | None:
+def api_key_resolve(*, user: User, config: VoiceConfig) -> ResolvedKey | None:
     """The key that pays for this user's calls under the admin's policy, or None."""
     if config.key_policy_allows(KeyPolicy.USER):
         row = UserApiKey.objects.filter(user=user).first()

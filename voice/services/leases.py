@@ -10,12 +10,14 @@ worker's own rows.
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from voice.models import Call, CallLease
+from voice.models import Call, CallLease, CallQuerySet
 from voice.services.calls import call_api_key
 
 # A worker renews every RENEW_EVERY; a lease missed for LEASE_TTL is taken over, so a dead
@@ -30,7 +32,7 @@ class ClaimedCall:
     api_key: str | None = field(repr=False)  # None: the kept key cannot be read
 
 
-def _watchable(modes: list[str]):
+def _watchable(modes: list[str]) -> CallQuerySet:
     return (
         Call.objects.live()
         .filter(mode__in=modes)
@@ -63,7 +65,7 @@ def call_leases_claim(
     return [ClaimedCall(call=call, api_key=call_api_key(call=call)) for call in calls]
 
 
-def _take_expired(leases, lease: dict, limit: int) -> list[UUID]:
+def _take_expired(leases: QuerySet[CallLease], lease: dict[str, Any], limit: int) -> list[UUID]:
     """Take over leases their workers stopped renewing. The lock is taken only when there are
     some: on SQLite every write transaction would queue the web requests' writes behind it."""
     if not leases.exists():

@@ -2,7 +2,7 @@
 by their owner. A token is shown once, when it is made; after that only whether one exists.
 A token that stops working also closes the /ws/voice sockets it opened."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
@@ -10,14 +10,14 @@ from voice import events
 
 
 @transaction.atomic
-def api_token_rotate(*, user: AbstractBaseUser) -> Token:
+def api_token_rotate(*, user: User) -> Token:
     """A new token for `user`; the old one (if any) stops working at once."""
     api_token_revoke(user=user)
     return Token.objects.create(user=user)
 
 
 @transaction.atomic
-def api_token_revoke(*, user: AbstractBaseUser) -> None:
+def api_token_revoke(*, user: User) -> None:
     """The token stops working, and the sockets it opened close (once committed)."""
     for key in Token.objects.filter(user=user).values_list("key", flat=True):
         events.credential_ended(user_id=user.pk, kind="token", secret=key)

@@ -9,8 +9,9 @@ input tokens inside the input tokens; here they are split out, since they are pr
 
 import logging
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from voice import errors
@@ -22,12 +23,12 @@ logger = logging.getLogger(__name__)
 MICRO_DOLLAR = Decimal("0.000001")
 
 
-def _count(value) -> int:
+def _count(value: object) -> int:
     """A token count as OpenAI sends it; anything else (missing, null, odd) is none."""
     return value if isinstance(value, int) and value > 0 else 0
 
 
-def units_from_realtime_response(usage: dict) -> dict:
+def units_from_realtime_response(usage: dict[str, Any]) -> dict[str, Any]:
     """`response.done` → `response.usage`: input and output tokens by modality, with the
     cached input tokens (a subset of the input) split out."""
     text_in, audio_in, cached_text, cached_audio = _realtime_input(usage)
@@ -45,7 +46,7 @@ def units_from_realtime_response(usage: dict) -> dict:
     }
 
 
-def _realtime_input(usage: dict) -> tuple[int, int, int, int]:
+def _realtime_input(usage: dict[str, Any]) -> tuple[int, int, int, int]:
     """Text and audio input tokens, and how many of each were cached."""
     details = usage.get("input_token_details") or {}
     text, audio = _count(details.get("text_tokens")), _count(details.get("audio_tokens"))
@@ -60,13 +61,14 @@ def _realtime_input(usage: dict) -> tuple[int, int, int, int]:
     return text, audio, min(cached_text, text), min(cached_audio, audio)
 
 
-def units_from_transcription(usage: dict) -> dict:
+def units_from_transcription(usage: dict[str, Any]) -> dict[str, Any]:
     """A transcription's `usage`: tokens (the gpt-4o transcribe models) or seconds of audio
     (whisper-1). The same shape comes with a Realtime call's input transcription."""
     if usage.get("type") == "duration":
         seconds = usage.get("seconds")
         valid = isinstance(seconds, int | float) and not isinstance(seconds, bool)
-        return {"audio_seconds": Decimal(str(seconds)) if valid and seconds > 0 else Decimal(0)}
+        positive = valid and isinstance(seconds, int | float) and seconds > 0
+        return {"audio_seconds": Decimal(str(seconds)) if positive else Decimal(0)}
     details = usage.get("input_token_details") or {}
     audio_in = _count(details.get("audio_tokens"))
     if not details:  # the input of a transcription is the audio
@@ -78,7 +80,7 @@ def units_from_transcription(usage: dict) -> dict:
     }
 
 
-def units_from_chat(usage: dict) -> dict:
+def units_from_chat(usage: dict[str, Any]) -> dict[str, Any]:
     """A chat completion's `usage` (the streamed reply's last chunk, with include_usage)."""
     prompt = _count(usage.get("prompt_tokens"))
     cached = min(_count((usage.get("prompt_tokens_details") or {}).get("cached_tokens")), prompt)
@@ -89,7 +91,7 @@ def units_from_chat(usage: dict) -> dict:
     }
 
 
-def units_from_speech(usage: dict | None, *, characters: int) -> dict:
+def units_from_speech(usage: dict[str, Any] | None, *, characters: int) -> dict[str, Any]:
     """Speech: the characters sent (what tts-1 is priced by), and the text and audio tokens
     of `speech.audio.done`'s usage when the stream got that far."""
     usage = usage or {}
@@ -100,7 +102,7 @@ def units_from_speech(usage: dict | None, *, characters: int) -> dict:
     }
 
 
-def usage_cost(*, units: dict, prices: dict[str, Decimal]) -> Decimal:
+def usage_cost(*, units: dict[str, Any], prices: dict[str, Decimal]) -> Decimal:
     """Units × price per unit, to the micro-dollar. A unit with no price costs nothing."""
     priced = ((count, prices.get(unit), UNIT_PER[unit]) for unit, count in units.items())
     total = sum((Decimal(count) * usd / per for count, usd, per in priced if usd), Decimal(0))
@@ -109,12 +111,12 @@ def usage_cost(*, units: dict, prices: dict[str, Decimal]) -> Decimal:
 
 def usage_record(
     *,
-    user: AbstractBaseUser,
+    user: User,
     call: Call | None,
     kind: str,
     model: str,
     key_source: str,
-    units: dict,
+    units: dict[str, Any],
     upstream_id: str = "",
 ) -> UsageRecord:
     """Record one billable event at today's prices. An event already recorded for the call
@@ -139,7 +141,7 @@ def usage_record(
         return UsageRecord.objects.get(call=call, upstream_id=upstream_id)
 
 
-def usage_budget_check(*, user: AbstractBaseUser, key_source: str | None) -> None:
+def usage_budget_check(*, user: User, key_source: str | None) -> None:
     """Refuse (402) what the server's key would pay for once the user's month is spent;
     a user's own key is never limited here."""
     if key_source != KeySource.SERVER:

@@ -2,6 +2,7 @@
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,7 +16,7 @@ LOGIN_FILE = Path(settings.BASE_DIR) / ".demo-login"
 class Command(BaseCommand):
     help = "Create a demo superuser if there is no user yet, and print the demo login."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
         if not User.objects.exists():
             password = secrets.token_urlsafe(12)

@@ -4,6 +4,8 @@ The call monitor (`manage.py voice_monitor`) does this every few seconds; this c
 deployment that runs no monitor, or a one-off cleanup. Every call start also does it for its user.
 """
 
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from voice.services.hangups import calls_expire_and_hang_up
@@ -15,5 +17,5 @@ class Command(BaseCommand):
         "past the idle limit, and retry hangups that failed earlier."
     )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         self.stdout.write(f"Ended {calls_expire_and_hang_up()} stale call(s).")

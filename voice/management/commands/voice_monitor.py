@@ -6,10 +6,11 @@ gracefully, releasing its calls to the others at once.
 
 import asyncio
 import signal
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from voice.monitor import CallMonitor, default_sweep_seconds, default_worker_id
 
@@ -17,7 +18,7 @@ from voice.monitor import CallMonitor, default_sweep_seconds, default_worker_id
 class Command(BaseCommand):
     help = "Watch every live call (the Realtime sideband) and enforce the call limits."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--worker-id",
             default=None,
@@ -31,7 +32,9 @@ class Command(BaseCommand):
             "the sweep is the only wake-up; 2 with Redis, where call starts wake the workers).",
         )
 
-    def handle(self, *args, worker_id: str | None, sweep_seconds: float | None, **options):
+    def handle(
+        self, *args: Any, worker_id: str | None, sweep_seconds: float | None, **options: Any
+    ) -> None:
         monitor = CallMonitor(
             worker_id=worker_id or default_worker_id(),
             sweep_seconds=sweep_seconds or default_sweep_seconds(),

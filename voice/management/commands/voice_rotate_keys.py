@@ -4,8 +4,11 @@ the keys live calls keep until they are hung up.
 Rotation: prepend a new key, deploy, run this, then drop the old key.
 """
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import QuerySet
 
 from voice import crypto
 from voice.models import Call, UserApiKey
@@ -14,7 +17,7 @@ from voice.models import Call, UserApiKey
 class Command(BaseCommand):
     help = "Re-encrypt stored OpenAI keys (users' and calls') with the newest encryption key."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             users = self._rotate(UserApiKey.objects.all(), "encrypted_key", "User {row.user_id}")
             calls = self._rotate(
@@ -24,7 +27,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Re-encrypted {users} user key(s) and {calls} call key(s).")
         )
 
-    def _rotate(self, rows, field: str, label: str) -> int:
+    def _rotate(self, rows: QuerySet[Any], field: str, label: str) -> int:
         rotated = 0
         for row in rows.select_for_update():
             try:

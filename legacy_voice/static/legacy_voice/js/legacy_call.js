@@ -1,25 +1,28 @@
-// A Legacy call: the browser listens (voice activity detection), the server transcribes,
-// the reply streams in and is spoken sentence by sentence while the rest still streams.
-// Talking over the reply (≥ 300 ms of sustained speech) stops it; what was heard is saved.
+// A Legacy call: the browser listens, the server transcribes, the reply streams in and is
+// spoken sentence by sentence while the rest still streams. When a turn starts and ends, and
+// whether talking over the reply cuts it, is decided by the pure turn-taking module
+// (turn_taking.js); this class carries its decisions out: recording (capture.js), the reply
+// stream (static/js/server_events.js), playback (speaker.js, playback.js). What was heard of a cut reply
+// is saved.
 //
 // The same surface as RealtimeCall: "change" events carry { status, items, notice, error };
 // "failed" tells that the call ended on a problem.
 
 import { api, apiFetch } from "../../js/api.js";
-import { recordEnd, recordEndOnUnload, saveItems } from "../../js/call_record.js";
+import { callerTimeZone, recordEnd, recordEndOnUnload, saveItems } from "../../js/call_record.js";
 import { SaveQueue } from "../../js/save_queue.js";
+import { serverEvents } from "../../js/server_events.js";
 import { incompleteReplyNotice } from "../../realtime/js/call_state.js";
 import { micConstraints, microphoneProblem } from "../../realtime/js/realtime_call.js";
+import { TurnRecognizer, TurnRecorder } from "./capture.js";
 import { PlaybackQueue } from "./playback.js";
-import { recognitionProblem } from "./recognition.js";
 import { SentenceSplitter } from "./sentences.js";
-import { VoiceActivity } from "./vad.js";
+import { Speaker } from "./speaker.js";
+import { TurnTaking } from "./turn_taking.js";
 
 const FRAME_MS = 20;
-const BARGE_IN_MS = 300; // "mm-hm" and echo are shorter than this
-const MAX_LISTEN_MS = 30000; // a recording without speech this long is started afresh
+const MAX_FRAME_MS = 100; // a frame after a stall (a background tab) counts as this long at most
 const SPEECH_FORMAT = "pcm"; // raw 24 kHz PCM: no decoder, the lowest latency
-const PCM_RATE = 24000;
 const RETRYING = "The connection dropped: retrying…";
 const CUT_SHORT = ["length", "content_filter"]; // Chat Completions' finish_reason for a cut reply
 
@@ -32,13 +35,13 @@ export function legacySupport() {
 }
 
 export class LegacyCall extends EventTarget {
-  constructor({ voice, conversationId, micDeviceId, stt = "server", tts = "server" }) {
+  constructor({ voice, conversationId, micDeviceId, stt = "server", tts = "server", pushToTalk = false }) {
     super();
-    this.options = { voice, conversationId, micDeviceId, stt, tts };
-    this.state = { status: "connecting", items: new Map(), notice: null, error: null };
+    this.options = { voice, conversationId, micDeviceId, stt, tts, pushToTalk };
+    this.state = { status: "connecting", items: new Map(), notice: null, error: null, listening: false };
     this.call = null;
     this.closed = false;
-    this.vad = new VoiceActivity();
+    this.turns = null; // the turn-taking, once listening
     this.reply = null; // { controller, queue, itemId, userItemId, done } while answering
     this.queue = new SaveQueue({ send: (items) => saveItems(this.call.id, items) });
     this.lastItemId = null;
@@ -70,7 +73,7 @@ export class LegacyCall extends EventTarget {
     if (this.closed) return this.#release();
     this.creating = api("/api/legacy/calls", {
       method: "POST",
-      body: { conversation: this.options.conversationId || undefined },
+      body: { conversation: this.options.conversationId || undefined, timezone: callerTimeZone() },
     }).then((call) => (this.call = call));
     await this.creating;
     if (this.closed) return; // end() ends the call it created
@@ -81,6 +84,13 @@ export class LegacyCall extends EventTarget {
 
   setMuted(muted) {
     for (const track of this.localStream?.getAudioTracks() ?? []) track.enabled = !muted;
+  }
+
+  // A typed turn: the text takes the place of a spoken one (nothing to transcribe), saved with
+  // source "text"; the reply is spoken as usual.
+  sendText(text) {
+    if (this.closed || !this.call) throw new Error("The call is not connected yet.");
+    this.#takeTurn({ text, source: "text" });
   }
 
   // Switch microphones mid-call: a muted caller stays muted, and listening (and the page's
@@ -118,6 +128,27 @@ export class LegacyCall extends EventTarget {
 
   // --- listening ---------------------------------------------------------------------------
 
+  // Push-to-talk: the caller talks only while holding the button (or the space bar).
+  pttPress() {
+    if (this.turns && !this.closed) this.#decide(this.turns.pttPress(performance.now()));
+  }
+
+  pttRelease() {
+    if (this.turns && !this.closed) this.#decide(this.turns.pttRelease(performance.now()));
+  }
+
+  setPushToTalk(on) {
+    this.options.pushToTalk = Boolean(on);
+    if (!this.turns || this.closed) return; // applied when listening begins
+    this.capture.setHandsFree?.(!on);
+    this.#decide(this.turns.setPushToTalk(Boolean(on), performance.now()));
+  }
+
+  // The caller can be heard now (always hands-free; while holding, with push-to-talk).
+  get listening() {
+    return Boolean(this.turns?.listening) && !this.closed;
+  }
+
   #listen() {
     const source = this.audio.createMediaStreamSource(this.localStream);
     this.analyser = this.audio.createAnalyser();
@@ -125,58 +156,37 @@ export class LegacyCall extends EventTarget {
     source.connect(this.analyser);
     this.source = source;
     this.samples = new Float32Array(this.analyser.fftSize);
-    if (this.options.stt === "browser") this.#recognize();
-    else this.#record();
+    this.speaker ??= new Speaker(this.audio);
+    this.capture = this.options.stt === "browser" ? this.#recognizer() : this.#recorder();
+    this.capture.setHandsFree?.(!this.options.pushToTalk);
+    this.lastFrameAt = performance.now();
+    if (this.turns) {
+      // Another microphone mid-call: the turn-taking goes on; the recording moves over.
+      if (this.turns.recording) this.capture.start();
+    } else {
+      this.turns = new TurnTaking({ pushToTalk: this.options.pushToTalk });
+      this.#decide(this.turns.start(this.lastFrameAt));
+    }
     this.timer = setInterval(() => this.#frame(), FRAME_MS);
   }
 
+  #recorder() {
+    return new TurnRecorder(this.localStream, { onTurn: (turn) => !this.closed && this.#takeTurn(turn) });
+  }
+
   // The browser's own speech recognition, when the user picked it: it ends turns itself.
-  #recognize() {
-    const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition;
-    const recognition = (this.recognition = new Recognition());
-    recognition.continuous = true;
-    recognition.interimResults = false;
-    recognition.onresult = (event) => {
-      const result = event.results[event.results.length - 1];
-      if (result.isFinal) this.#takeTurn({ text: result[0].transcript });
-    };
-    recognition.onerror = (event) => {
-      const problem = recognitionProblem(event.error);
-      if (problem) this.#fail(`recognition_${event.error.replaceAll("-", "_")}`, problem);
-    };
-    recognition.onend = () => {
-      if (!this.closed) recognition.start(); // browsers stop after a while: listen on
-    };
-    recognition.start();
+  #recognizer() {
+    return new TurnRecognizer({
+      onText: (turn) => !this.closed && this.#takeTurn(turn),
+      onProblem: (code, message) => this.#fail(code, message),
+      measure: () => this.turns.recognitionTurn(performance.now()),
+    });
   }
 
   #stopListening() {
     clearInterval(this.timer);
     this.source?.disconnect();
-    if (this.recognition) {
-      this.recognition.onend = null;
-      this.recognition.abort();
-    }
-    if (this.recorder?.state === "recording") {
-      this.recorder.onstop = null;
-      this.recorder.stop();
-    }
-  }
-
-  // One recording per turn: started while listening, so the first syllable is never lost.
-  #record() {
-    const chunks = [];
-    const recorder = (this.recorder = new MediaRecorder(this.localStream));
-    recorder.ondataavailable = (event) => event.data.size && chunks.push(event.data);
-    recorder.onstop = () => {
-      if (this.closed) return;
-      const spoke = recorder.heardSpeech;
-      if (spoke) this.#takeTurn({ blob: new Blob(chunks, { type: recorder.mimeType || "audio/webm" }) });
-      this.#record();
-    };
-    recorder.heardSpeech = false;
-    recorder.startedAt = performance.now();
-    recorder.start();
+    this.capture?.close();
   }
 
   level() {
@@ -186,19 +196,32 @@ export class LegacyCall extends EventTarget {
     return Math.sqrt(sum / this.samples.length);
   }
 
+  // Timers drift on a busy machine: each frame counts the time that really passed.
   #frame() {
     if (this.closed) return;
-    const event = this.vad.feed(this.level(), FRAME_MS);
-    if (this.reply?.speaking && this.vad.aboveMs >= BARGE_IN_MS) this.#bargeIn();
-    if (event === "speech_end" && this.status === "interrupted") this.#set({ status: "listening" });
-    const recorder = this.recorder;
-    if (!recorder) return; // the browser's recognition ends turns itself
-    if (event === "speech_start") recorder.heardSpeech = true;
-    if (event === "speech_end") {
-      recorder.stop(); // onstop sends the turn and starts the next recording
-    } else if (this.vad.state === "silence" && performance.now() - recorder.startedAt > MAX_LISTEN_MS) {
-      recorder.stop(); // nothing said: a fresh recording keeps uploads small
+    const at = performance.now();
+    const dtMs = Math.min(MAX_FRAME_MS, at - this.lastFrameAt);
+    this.lastFrameAt = at;
+    const muted = this.localStream.getAudioTracks().every((track) => !track.enabled);
+    const level = muted ? 0 : this.level();
+    this.#decide(this.turns.frame({ level, playbackLevel: this.speaker.level(), at, dtMs }));
+  }
+
+  // Carry out the turn-taking's decisions. Each is also a performance mark ("turn:<type>"),
+  // so the browser's performance panel, and the browser tests, can see when and why.
+  #decide(decisions) {
+    for (const decision of decisions) {
+      if (this.closed) return;
+      performance.mark(`turn:${decision.type}`, { detail: decision });
+      if (decision.type === "start_recording") this.capture.start();
+      else if (decision.type === "discard_turn") this.capture.discard();
+      else if (decision.type === "interrupt_reply") this.#bargeIn();
+      else if (decision.type === "end_turn") this.capture.stop(decision.turn);
+      // The turn that cut the reply is over (taken, or a push-to-talk hold with nothing said).
+      const turnOver = decision.type === "end_turn" || decision.type === "discard_turn";
+      if (turnOver && this.status === "interrupted") this.#set({ status: "listening" });
     }
+    if (this.state.listening !== this.listening) this.#set({ listening: this.listening });
   }
 
   // --- a turn: words → reply → speech --------------------------------------------------------
@@ -219,7 +242,7 @@ export class LegacyCall extends EventTarget {
     try {
       turn.text ??= await this.#transcribe(turn.blob);
       this.#showRetrying(false);
-      if (this.closed || !turn.text.trim()) return; // silence or noise: nothing is invented
+      if (this.closed || !this.#worthAnswering(turn)) return;
       await this.#answer(turn);
       this.#showRetrying(false);
     } catch (error) {
@@ -228,6 +251,16 @@ export class LegacyCall extends EventTarget {
       const step = turn.text === undefined ? "Your words could not be transcribed" : "The reply failed";
       this.#set({ notice: `${step}: ${error.message}` });
     }
+  }
+
+  // A spoken turn's words are judged with how it was said (a backchannel over the reply, an
+  // artefact of silence); typed words are always answered. Judged once, on the first try.
+  #worthAnswering(turn) {
+    if (turn.speech === undefined || turn.judged) return Boolean(turn.text.trim());
+    const verdict = this.turns.transcript({ text: turn.text, turn: turn.speech });
+    performance.mark(`turn:transcript_${verdict.type}`, { detail: { reason: verdict.reason } });
+    turn.judged = verdict.type === "send";
+    return turn.judged;
   }
 
   async #transcribe(blob) {
@@ -248,7 +281,13 @@ export class LegacyCall extends EventTarget {
     if (turn.shown) return;
     this.#interruptReply();
     const text = turn.text.trim();
-    this.#item(turn.item_id, { role: "user", text, final: true, previous_item_id: this.lastItemId });
+    this.#item(turn.item_id, {
+      role: "user",
+      text,
+      final: true,
+      previous_item_id: this.lastItemId,
+      source: turn.source,
+    });
     this.lastItemId = turn.item_id;
     turn.shown = true;
   }
@@ -268,7 +307,7 @@ export class LegacyCall extends EventTarget {
     try {
       const response = await apiFetch("/api/legacy/replies", {
         method: "POST",
-        body: { call: this.call.id, text: turn.text.trim(), item_id: turn.item_id },
+        body: { call: this.call.id, text: turn.text.trim(), item_id: turn.item_id, source: turn.source },
         signal: reply.controller.signal,
       });
       for await (const [name, data] of serverEvents(response.body)) this.#replyEvent(reply, name, data);
@@ -293,8 +332,11 @@ export class LegacyCall extends EventTarget {
       const item = this.state.items.get(reply.itemId);
       this.#item(reply.itemId, { text: item.text + data.text });
       for (const sentence of reply.splitter.push(data.text)) reply.queue.enqueue(sentence);
+    } else if (name === "tool") {
+      this.#toolLine(reply, data);
     } else if (name === "done") {
       this.#item(reply.itemId, { text: data.text, final: true });
+      reply.endCall = data.end_call === true;
       // Cut short by the model (too long, or its content filter): spoken as far as it goes.
       if (data.incomplete || CUT_SHORT.includes(data.finish_reason)) {
         this.#set({ notice: incompleteReplyNotice(data.finish_reason ?? data.reason) });
@@ -308,11 +350,13 @@ export class LegacyCall extends EventTarget {
     const browser = this.options.tts === "browser";
     const queue = new PlaybackQueue({
       fetchAudio: browser ? async (text) => text : (text, signal) => this.#speech(text, signal),
-      play: browser ? (text) => this.#say(text) : (audio) => this.#play(audio),
+      play: browser ? (text) => this.speaker.say(text) : (audio) => this.speaker.play(audio),
     });
     queue.addEventListener("playing", () => {
-      if (this.reply) this.reply.speaking = true;
+      if (this.reply?.queue !== queue) return;
+      this.reply.speaking = true;
       if (this.status !== "speaking") this.#set({ status: "speaking" });
+      this.#decide(this.turns.playbackStarted(performance.now()));
     });
     queue.addEventListener("idle", () => {
       if (this.reply?.queue === queue && this.reply.done) this.#replyFinished(this.reply);
@@ -324,7 +368,14 @@ export class LegacyCall extends EventTarget {
   #replyFinished(reply) {
     if (this.reply !== reply) return;
     this.reply = null;
+    this.#playbackOver(reply);
+    if (reply.endCall) return this.#endAfterGoodbye();
     if (this.status === "speaking") this.#set({ status: "listening" }); // the mic is live again
+  }
+
+  // Played out or cut: the turn-taking listens again at once.
+  #playbackOver(reply) {
+    if (reply.speaking && !this.closed) this.#decide(this.turns.playbackEnded(performance.now()));
   }
 
   async #speech(text, signal) {
@@ -333,49 +384,7 @@ export class LegacyCall extends EventTarget {
       body: { call: this.call.id, text, voice: this.options.voice || undefined, format: SPEECH_FORMAT },
       signal,
     });
-    const bytes = new Int16Array(await response.arrayBuffer());
-    const buffer = this.audio.createBuffer(1, Math.max(1, bytes.length), PCM_RATE);
-    const channel = buffer.getChannelData(0);
-    for (let i = 0; i < bytes.length; i += 1) channel[i] = bytes[i] / 32768;
-    return buffer;
-  }
-
-  // Scheduled on the audio clock right after the previous sentence: no gap between them.
-  #play(buffer) {
-    const node = this.audio.createBufferSource();
-    node.buffer = buffer;
-    node.connect(this.audio.destination);
-    const startAt = Math.max(this.audio.currentTime, this.playhead ?? 0);
-    this.playhead = startAt + buffer.duration;
-    const ended = new Promise((resolve) => { node.onended = resolve; });
-    node.start(startAt);
-    return {
-      ended,
-      duration: buffer.duration,
-      elapsed: () => this.audio.currentTime - startAt,
-      stop: () => {
-        node.stop();
-        this.playhead = 0;
-      },
-    };
-  }
-
-  // The browser's own voice, when the user picked it.
-  #say(text) {
-    const utterance = new SpeechSynthesisUtterance(text);
-    let startedAt = null; // speechSynthesis queues utterances: this one may not have begun
-    utterance.onstart = () => { startedAt = performance.now(); };
-    const ended = new Promise((resolve) => {
-      utterance.onend = resolve;
-      utterance.onerror = resolve;
-    });
-    speechSynthesis.speak(utterance);
-    return {
-      ended,
-      duration: text.length / 15, // speechSynthesis does not say; about 15 characters a second
-      elapsed: () => (startedAt === null ? -1 : (performance.now() - startedAt) / 1000),
-      stop: () => speechSynthesis.cancel(),
-    };
+    return this.speaker.pcmBuffer(await response.arrayBuffer());
   }
 
   // --- barge-in ---------------------------------------------------------------------------------
@@ -394,19 +403,41 @@ export class LegacyCall extends EventTarget {
     this.reply = null;
     reply.controller.abort();
     const { heard, cut } = reply.queue.stop();
+    this.#playbackOver(reply);
     if (!reply.itemId) return; // nothing of it arrived
     const item = this.state.items.get(reply.itemId);
     const spoken = [...heard, cut].filter(Boolean).join(" ");
     const heardChars = Math.min(item.text.length, locate(item.text, spoken));
     if (reply.done && heardChars === item.text.length) return; // heard to the end: saved as is
     this.#item(reply.itemId, { interrupted: true, heardChars, final: true });
-    this.queue.push({
-      item_id: reply.itemId,
-      role: "assistant",
-      text: item.text.slice(0, heardChars).trimEnd(),
-      interrupted: true,
-      previous_item_id: reply.userItemId,
-    }).catch(() => {});
+    this.queue
+      .push({
+        item_id: reply.itemId,
+        role: "assistant",
+        text: item.text.slice(0, heardChars).trimEnd(),
+        interrupted: true,
+        previous_item_id: reply.previousItemId ?? reply.userItemId,
+      })
+      .catch(() => {});
+  }
+
+  // --- tools: what the assistant did, and the call it ends ------------------------------------
+
+  // A tool the model ran, as its small line, between the caller's words and the reply (where
+  // the server saved it). A call refused before it was recorded has no item: nothing to show.
+  #toolLine(reply, { item_id: itemId, line, name, ok }) {
+    if (!itemId) return;
+    const previous = reply.previousItemId ?? reply.userItemId;
+    this.#item(itemId, { role: "tool", text: line, tool: { name, ok }, final: true, previous_item_id: previous });
+    reply.previousItemId = itemId;
+    if (reply.itemId) this.#item(reply.itemId, { previous_item_id: itemId });
+  }
+
+  // The assistant ended the call (end_call) and its goodbye has been spoken to the end. A
+  // caller who talks over the goodbye is not hung up on: that reply is interrupted instead.
+  #endAfterGoodbye() {
+    this.#set({ endedBy: "assistant" });
+    this.end("assistant").catch(() => {});
   }
 
   // The call cannot go on (nothing can hear the caller): it ends, and the page says why.
@@ -423,7 +454,13 @@ export class LegacyCall extends EventTarget {
 
   #item(itemId, fields) {
     const items = new Map(this.state.items);
-    const current = items.get(itemId) ?? { item_id: itemId, role: "assistant", text: "", interrupted: false, previous_item_id: null };
+    const current = items.get(itemId) ?? {
+      item_id: itemId,
+      role: "assistant",
+      text: "",
+      interrupted: false,
+      previous_item_id: null,
+    };
     items.set(itemId, { ...current, ...fields, item_id: itemId });
     this.#set({ items });
   }
@@ -457,22 +494,4 @@ function locate(text, spoken) {
   if (words >= matches.length) return text.length;
   const last = matches[words - 1];
   return last.index + last[0].length;
-}
-
-// Server-sent events from a fetch body: [event name, parsed data] pairs.
-async function* serverEvents(body) {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value;
-    let split;
-    while ((split = buffer.indexOf("\n\n")) !== -1) {
-      const block = buffer.slice(0, split);
-      buffer = buffer.slice(split + 2);
-      const fields = Object.fromEntries(block.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim()]));
-      if (fields.event && fields.data) yield [fields.event, JSON.parse(fields.data)];
-    }
-  }
 }

@@ -7,10 +7,8 @@ const PROBLEMS = {
     "The browser's speech recognition may not use the microphone here. Allow it for this site, or pick Server recognition.",
   "service-not-allowed":
     "The browser's speech recognition is turned off in this browser. Pick Server recognition instead.",
-  network:
-    "The browser's speech recognition could not reach its service. Pick Server recognition, or try again later.",
-  "audio-capture":
-    "The browser's speech recognition found no microphone. Connect one, or pick Server recognition.",
+  network: "The browser's speech recognition could not reach its service. Pick Server recognition, or try again later.",
+  "audio-capture": "The browser's speech recognition found no microphone. Connect one, or pick Server recognition.",
   "language-not-supported":
     "The browser's speech recognition does not know this language. Pick Server recognition instead.",
 };

@@ -7,7 +7,7 @@
 // just became worth saving (finished, or cut off), for POST /api/calls/<id>/transcript.
 
 // Speech runs at about 15 characters a second: with the time the assistant had been audible,
-// this estimates how much of an interrupted reply was heard (OpenAI does not say; §4.4).
+// this estimates how much of an interrupted reply was heard (OpenAI does not say; docs/openai-realtime.md §4.4).
 export const SPOKEN_CHARS_PER_SECOND = 15;
 
 const ALIASES = {
@@ -19,12 +19,18 @@ const ALIASES = {
   "response.audio.done": "response.output_audio.done",
 };
 
+// Earlier turns the server seeds into a continued call (realtime/transcriber.py's
+// MEMORY_ITEM_PREFIX) are already saved and shown: echoed back, they are neither shown again nor
+// saved as new turns of this call.
+export const MEMORY_ITEM_PREFIX = "mem_";
+
 export function initialState() {
   return {
     status: "idle",
     items: new Map(), // item_id -> item, in arrival order
     responses: new Map(), // response_id -> assistant item_id
     speaking: null, // { itemId, since } while the assistant is audible
+    replying: null, // the response being generated: a second one is refused meanwhile
     notice: null, // a recoverable problem worth showing
     error: null, // what ended the call, when it ended badly
   };
@@ -92,6 +98,7 @@ export function toSaved(item) {
     text: heardText(item),
     interrupted: Boolean(item.interrupted),
     previous_item_id: item.previous_item_id ?? null,
+    ...(item.source ? { source: item.source } : {}),
   };
 }
 
@@ -152,18 +159,22 @@ const HANDLERS = {
     if (state.status === "interrupted") state.status = "listening";
   },
   "input_audio_buffer.committed"(state, event) {
+    // Push-to-talk has no speech_stopped: the release's commit ends a barge-in.
+    if (state.status === "interrupted") state.status = "listening";
     if (!event.item_id) return;
     upsert(state, event.item_id, { role: "user", previous_item_id: event.previous_item_id ?? null });
   },
   "conversation.item.added"(state, event, now, saves) {
     const item = event.item;
-    if (!item?.id || item.type && item.type !== "message") return;
+    if (!item?.id || (item.type && item.type !== "message")) return;
+    if (item.id.startsWith(MEMORY_ITEM_PREFIX)) return; // already in the conversation
     const known = state.items.get(item.id);
     const fields = { role: item.role ?? known?.role ?? "assistant" };
     if (event.previous_item_id !== undefined) fields.previous_item_id = event.previous_item_id;
     const text = contentText(item);
     const typed = item.content?.some((part) => part.type === "input_text");
     if (text && !known?.text) fields.text = text;
+    if (typed && item.role === "user") fields.source = "text"; // typed on the page, not spoken
     const saved = upsert(state, item.id, { ...fields, final: known?.final || Boolean(typed) });
     if (typed) saves.push(toSaved(saved));
   },
@@ -181,6 +192,7 @@ const HANDLERS = {
   },
   "response.created"(state, event) {
     if (event.response?.id) state.notice = null;
+    state.replying = event.response?.id ?? null;
   },
   "response.output_item.added"(state, event) {
     const item = event.item;
@@ -224,6 +236,7 @@ const HANDLERS = {
   },
   "response.done"(state, event, now, saves) {
     const response = event.response ?? {};
+    if (state.replying === response.id) state.replying = null;
     if (response.status === "cancelled") {
       for (const output of response.output ?? []) cut(state, output.id, now, saves);
       cut(state, state.responses.get(response.id), now, saves);

@@ -2,15 +2,19 @@
 // straight to OpenAI. Our server only proxies the SDP offer (the key never reaches the page)
 // and keeps the call's record and transcript.
 //
-// Emits "change" events (detail: the call state of call_state.js) and "failed".
+// Emits "change" events (detail: the call state of call_state.js), "failed", and "tool" (detail:
+// a tool call's transcript item, as the server saved it).
 
 import { api } from "../../js/api.js";
-import { recordEnd, recordEndOnUnload, saveItems } from "../../js/call_record.js";
+import { callerTimeZone, recordEnd, recordEndOnUnload, saveItems } from "../../js/call_record.js";
 import { SaveQueue } from "../../js/save_queue.js";
+import { activeResponse, pressEvents, RELEASE_TAIL_MS, releaseEvents } from "../../voice/js/push_to_talk.js";
+import { realtimeTextEvents, typedItemId } from "../../voice/js/typed_turns.js";
 import { hangUp, initialState, reduce } from "./call_state.js";
 
 const CONNECT_TIMEOUT_MS = 20000;
 const DISCONNECT_GRACE_MS = 5000; // a brief network drop often recovers on its own
+const TOOL_LINES_READ = 20; // the latest items hold the tool call just answered
 
 export function realtimeSupport() {
   if (!window.isSecureContext) {
@@ -47,6 +51,11 @@ export function microphoneProblem(error) {
   return null;
 }
 
+function isToolOutput(event) {
+  const added = event?.type === "conversation.item.added" || event?.type === "conversation.item.created";
+  return added && event.item?.type === "function_call_output";
+}
+
 export class RealtimeCall extends EventTarget {
   constructor({ voice, conversationId, micDeviceId, audioElement }) {
     super();
@@ -57,6 +66,11 @@ export class RealtimeCall extends EventTarget {
     this.queue = new SaveQueue({ send: (items) => saveItems(this.call.id, items) });
     this.timers = new Set();
     this.closed = false;
+    // Push-to-talk: the session has no turn detection; the caller's holds are the turns.
+    this.pushToTalk = false;
+    this.held = false;
+    this.muted = false;
+    this.response = null; // the response OpenAI is generating (or was just asked for), if any
   }
 
   get status() {
@@ -82,6 +96,7 @@ export class RealtimeCall extends EventTarget {
     const stream = await navigator.mediaDevices.getUserMedia(micConstraints(this.options.micDeviceId));
     this.localStream = stream;
     if (this.closed) return this.#releaseMicrophone(); // ended during the microphone prompt
+    this.#applyMicrophone(); // under push-to-talk, off from the start
     const pc = this.#openPeerConnection(stream);
     await pc.setLocalDescription(await pc.createOffer());
     if (this.closed) return;
@@ -120,16 +135,78 @@ export class RealtimeCall extends EventTarget {
         sdp: offerSdp,
         voice: this.options.voice || undefined,
         conversation: this.options.conversationId || undefined,
+        timezone: callerTimeZone(),
+        push_to_talk: this.pushToTalk,
       },
     }).then((answer) => {
       this.call = answer.call;
+      this.pushToTalk = Boolean(answer.push_to_talk); // the admin's manual turns make it so
+      this.#applyMicrophone();
       return answer;
     });
     return this.sessionRequest;
   }
 
   setMuted(muted) {
-    for (const track of this.localStream?.getAudioTracks() ?? []) track.enabled = !muted;
+    this.muted = muted;
+    this.#applyMicrophone();
+  }
+
+  // Before start(): whether to ask for a push-to-talk session.
+  setPushToTalk(on) {
+    if (!this.call && !this.closed) this.pushToTalk = Boolean(on);
+  }
+
+  // The caller holds the button: drop what the buffer heard before, stop the assistant if it
+  // is talking, open the microphone. A press right after a release continues that turn.
+  pttPress() {
+    if (!this.pushToTalk || this.held || this.closed || this.channel?.readyState !== "open") return;
+    this.held = true;
+    if (this.releasing) {
+      this.#cancelTimer(this.releasing);
+      this.releasing = null;
+    } else {
+      this.heldSince = performance.now();
+      const speaking = this.status === "speaking";
+      this.#send(pressEvents({ responseActive: Boolean(this.response), speaking }));
+    }
+    this.#applyMicrophone();
+    this.#emit();
+  }
+
+  // Let go: what was said becomes the turn and is answered, once its last syllable is in.
+  pttRelease() {
+    if (!this.held) return;
+    this.held = false;
+    this.#emit();
+    const heldMs = performance.now() - this.heldSince;
+    this.releasing = this.#later(RELEASE_TAIL_MS, () => {
+      this.releasing = null;
+      this.#applyMicrophone();
+      const events = releaseEvents({ heldMs });
+      this.#send(events);
+      // Until response.created names it: a press meanwhile must still cancel this reply.
+      if (events.some((event) => event.type === "response.create")) this.response ??= "requested";
+    });
+  }
+
+  // The microphone is on unless muted, and under push-to-talk only while held (or in the tail).
+  #applyMicrophone() {
+    const open = !this.muted && (!this.pushToTalk || this.held || Boolean(this.releasing));
+    for (const track of this.localStream?.getAudioTracks() ?? []) track.enabled = open;
+  }
+
+  #send(events) {
+    if (this.channel?.readyState !== "open") return;
+    for (const event of events) this.channel.send(JSON.stringify(event));
+  }
+
+  // A typed turn: a user input_text item over the data channel, then a reply, spoken. The item
+  // is shown and saved (as typed) once OpenAI confirms it with conversation.item.added.
+  sendText(text) {
+    if (this.closed || this.channel?.readyState !== "open") throw new Error("The call is not connected yet.");
+    const events = realtimeTextEvents({ text, itemId: typedItemId(), replying: Boolean(this.state.replying) });
+    for (const event of events) this.channel.send(JSON.stringify(event));
   }
 
   // Switch microphones mid-call without renegotiating.
@@ -138,10 +215,11 @@ export class RealtimeCall extends EventTarget {
     if (!this.sender || this.closed) return;
     const stream = await navigator.mediaDevices.getUserMedia(micConstraints(deviceId));
     const [track] = stream.getAudioTracks();
-    track.enabled = this.localStream.getAudioTracks()[0]?.enabled ?? true;
+    track.enabled = this.localStream.getAudioTracks()[0]?.enabled ?? true; // muted, or not held
     if (!this.closed) await this.sender.replaceTrack(track);
     this.#releaseMicrophone();
     this.localStream = stream;
+    this.#applyMicrophone(); // a hold may have begun or ended while it was asked for
     if (this.closed) this.#releaseMicrophone(); // ended while the new microphone was asked for
     this.#emit();
   }
@@ -182,6 +260,8 @@ export class RealtimeCall extends EventTarget {
     } catch {
       return; // not ours to interpret
     }
+    if (isToolOutput(event)) this.#showToolLines();
+    this.response = activeResponse(this.response, event);
     const { state, saves } = reduce(this.state, event, performance.now());
     const ended = state.status === "ended" && this.state.status !== "ended";
     this.state = state;
@@ -189,6 +269,18 @@ export class RealtimeCall extends EventTarget {
     if (ended) this.#close(); // first: it cuts a reply still being spoken
     this.#emit();
     if (ended) this.#finish(state.error?.code ?? "ended").catch(() => {});
+  }
+
+  // The call monitor answered a function call on the sideband: its line ("Searched your
+  // conversations for 'lease'") is the server's, saved before the answer went out. It is read
+  // here, since a push from the monitor's process reaches this page only through a shared
+  // channel layer (Redis); with one, the push and this read show the same item once.
+  async #showToolLines() {
+    if (!this.call) return;
+    const record = await api(`/api/calls/${this.call.id}?limit=${TOOL_LINES_READ}`).catch(() => null);
+    for (const item of record?.transcript ?? []) {
+      if (item.role === "tool") this.dispatchEvent(new CustomEvent("tool", { detail: item }));
+    }
   }
 
   #watchConnection() {
@@ -256,6 +348,12 @@ export class RealtimeCall extends EventTarget {
       callback();
     }, ms);
     this.timers.add(timer);
+    return timer;
+  }
+
+  #cancelTimer(timer) {
+    clearTimeout(timer);
+    this.timers.delete(timer);
   }
 
   #setStatus(status) {

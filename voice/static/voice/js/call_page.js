@@ -1,14 +1,25 @@
-// The call page: the call bar's controls, the live transcript, and the call client of the
-// chosen mode. Server data arrives through json_script and data-* attributes.
+// The call page's wiring: a call's life (start, connect, render, end) and the controls that
+// drive it. The page's other jobs are modules of their own: what the call bar shows
+// (call_bar.js), its choices (call_settings.js), the call's audio (call_audio.js), the
+// conversation list (conversation_sidebar.js), the shown conversation (conversation_view.js),
+// the typed input (typed_input.js), other tabs' calls (live_calls.js). Server data arrives
+// through json_script, API addresses through data-* attributes filled by {% url %}.
 
 import { api } from "../../js/api.js";
-import { AudioLevel } from "../../js/audio_level.js";
 import { StatusSocket } from "../../js/status_socket.js";
 import { TranscriptView } from "../../js/transcript_view.js";
+import { CallAudio } from "./call_audio.js";
+import { CallBar } from "./call_bar.js";
 import { showCallCost, showMonthSpend } from "./call_cost.js";
-import { offerLegacy } from "./fallback.js";
+import { CallSettings } from "./call_settings.js";
+import { ConversationSidebar } from "./conversation_sidebar.js";
+import { ConversationView } from "./conversation_view.js";
 import { endedNotice } from "./end_reasons.js";
+import { offerLegacy } from "./fallback.js";
 import { setUpKeyDialog } from "./key_dialog.js";
+import { LiveCalls } from "./live_calls.js";
+import { PushToTalkControls } from "./push_to_talk_controls.js";
+import { readAloudButton, TypedInput, wireReadAloud } from "./typed_input.js";
 
 const $ = (selector) => document.querySelector(selector);
 const config = JSON.parse($("#voice-client-config").textContent);
@@ -16,7 +27,7 @@ const bar = $(".call-bar");
 const ui = {
   mode: $("#voice-mode"),
   status: $("#call-status"),
-  ring: $("#level-ring"),
+  muted: $("#call-muted"),
   elapsed: $("#elapsed"),
   cost: $("#call-cost"),
   monthSpend: $("#month-spend"),
@@ -33,197 +44,115 @@ const ui = {
   stt: $("#stt-picker"),
   tts: $("#tts-picker"),
   hint: $("#mode-hint"),
-  audio: $("#assistant-audio"),
+  settings: $("#call-settings"),
+  settingsToggle: $("#settings-toggle"),
   newConversation: $("#new-conversation"),
   elsewhere: $("#call-elsewhere"),
   endElsewhere: $("#end-elsewhere"),
-  title: $("#conversation-title"),
 };
-const transcript = new TranscriptView($("[data-testid=transcript]"));
-const REASONS = {
-  disabled: "Realtime is turned off by the administrator.",
-  no_api_key: "No OpenAI key is set up for you.",
-};
+const urls = bar.dataset; // callsUrl, callUrl, callEndUrl, configUrl, preferencesUrl, usageUrl
+const drawer = $("#conversation-drawer");
+const placeholder = drawer.dataset.idPlaceholder;
+const urlFor = (template, id) => template.replace(placeholder, id);
 
-let conversationId = bar.dataset.conversation || null;
+const transcript = new TranscriptView($("[data-testid=transcript]"), { decorate: readAloudButton });
+const sidebar = new ConversationSidebar({
+  root: drawer,
+  backdrop: $("#drawer-backdrop"),
+  opener: $("#drawer-open"),
+  deleteDialog: $("#delete-dialog"),
+});
+const shown = new ConversationView({
+  id: bar.dataset.conversation,
+  title: $("#conversation-title"),
+  transcript,
+  urls: sidebar.urls,
+  urlFor,
+});
+const settings = new CallSettings({ ui, config, preferencesUrl: urls.preferencesUrl });
+const callBar = new CallBar({ bar, ui });
+const audio = new CallAudio({ ring: $("#level-ring"), element: $("#assistant-audio") });
+const liveCalls = new LiveCalls(); // the user's live calls, this tab's and any other's
+
 let call = null; // this tab's current call client
 // This tab's call clients still connecting or ending: their calls are not "elsewhere".
 const ownClients = new Set();
 let ending = Promise.resolve(); // settles once every call this tab ended is ended on the server
-let muted = false;
-let audio = null; // { context, mic, assistant } level meters
-let wakeLock = null;
-let timer = null;
-let unsupported = { realtime: null, legacy: null }; // what this browser lacks, per mode
-let conversationTitled = Boolean(bar.dataset.conversation);
-// The user's live calls as the server reports them (this tab's and any other's).
-const liveCalls = new Map();
-const LIVE = ["connecting", "active"];
-
-function setStatus(word) {
-  ui.status.textContent = word;
-  bar.dataset.status = word;
-  const live = !["idle", "ended", "error"].includes(word);
-  ui.start.hidden = live;
-  ui.end.hidden = !live;
-  ui.mute.disabled = !live;
-  ui.mode.disabled = live; // one mode per call
-  if (live) ui.cost.hidden = true;
-}
-
-function showProblem(message, { retry = true, legacy = false } = {}) {
-  ui.error.textContent = message;
-  ui.problem.hidden = false;
-  ui.retry.hidden = !retry;
-  ui.switchToLegacy.hidden = !legacy;
-}
-
-function clearProblem() {
-  ui.error.textContent = "";
-  ui.problem.hidden = true;
-}
-
-function showNotice(message) {
-  ui.notice.textContent = message ?? "";
-  ui.notice.hidden = !message;
-}
-
-// --- mode, voice and microphone ------------------------------------------------------------
-
-function modeAvailable(mode) {
-  return !unsupported[mode] && config[mode].available;
-}
-
-function setUpModes() {
-  for (const mode of ["realtime", "legacy"]) {
-    ui.mode.querySelector(`option[value="${mode}"]`).disabled = !modeAvailable(mode);
-  }
-  if (unsupported.realtime) {
-    const instead = modeAvailable("legacy") ? " Legacy mode works here." : "";
-    showProblem(`${unsupported.realtime}${instead}`, { retry: false });
-  }
-  if (!modeAvailable(ui.mode.value) && modeAvailable("legacy")) ui.mode.value = "legacy";
-  showModeHint();
-  fillVoices();
-}
-
-function showModeHint() {
-  const hints = [];
-  if (!config.realtime.available && config.realtime.reason) {
-    hints.push(`Realtime unavailable: ${REASONS[config.realtime.reason] ?? config.realtime.reason}`);
-  }
-  if (unsupported.legacy) hints.push(`Legacy unavailable: ${unsupported.legacy}`);
-  else if (!config.legacy.available) hints.push("Legacy unavailable: no OpenAI key is set up for you.");
-  ui.hint.textContent = hints.join(" ");
-  updateStartButton();
-}
 
 // --- calls in other tabs ----------------------------------------------------------------------
 
-function otherLiveCall() {
-  const ours = [...ownClients];
-  if (ours.some((client) => !client.call)) return null; // our own start is in flight: its events are ours
-  const own = new Set(ours.map((client) => client.call.id));
-  return [...liveCalls.values()].find((live) => !own.has(live.id)) ?? null;
-}
-
 function updateStartButton() {
-  const other = otherLiveCall();
+  const other = liveCalls.other(ownClients);
   ui.elsewhere.hidden = !other || Boolean(call);
-  ui.start.disabled = Boolean(other) || !modeAvailable(ui.mode.value);
+  ui.start.disabled = Boolean(other) || !settings.available(settings.mode);
   ui.retry.disabled = Boolean(other);
 }
 
 function trackCall(update) {
-  if (LIVE.includes(update.status)) liveCalls.set(update.id, update);
-  else liveCalls.delete(update.id);
+  liveCalls.track(update);
   const own = call?.call?.id === update.id;
-  if (own && !LIVE.includes(update.status) && !["ended", "error"].includes(call.status)) {
+  if (own && !LIVE_CALL.includes(update.status) && !["ended", "error"].includes(call.status)) {
     const current = call; // ended elsewhere: another tab, or the stale-call rule
-    setStatus("ended");
+    callBar.setStatus("ended");
     stopCall();
     current.end(update.ended_reason || "other_tab");
-    showNotice(endedNotice(update.ended_reason));
+    callBar.showNotice(endedNotice(update.ended_reason));
   }
   updateStartButton();
 }
-
-function refreshMonthSpend() {
-  return showMonthSpend(ui.monthSpend, () => api("/api/voice/usage"));
-}
+const LIVE_CALL = ["connecting", "active"];
 
 async function refreshLiveCalls() {
   try {
-    const { results } = await api("/api/calls");
-    liveCalls.clear();
-    for (const recent of results) if (LIVE.includes(recent.status)) liveCalls.set(recent.id, recent);
+    const { results } = await api(urls.callsUrl);
+    liveCalls.replace(results);
     updateStartButton();
   } catch {
     // the next status event corrects it
   }
 }
 
+// The server titles a conversation by its first user turn once that turn is saved: the list's
+// row follows when the save is pushed.
+function followSavedTitle({ call_id: callId, item }) {
+  const conversation = call?.call?.id === callId ? call.call.conversation : null;
+  if (conversation && item.role === "user" && item.text && !sidebar.titled(conversation)) sidebar.refresh(conversation);
+}
+
 function showOtherTabsWords({ call_id: callId, item }) {
+  // A tool's line comes only from the server (the call monitor, or the Legacy reply): shown for
+  // this page's own call too.
+  if (item.role === "tool" && callId === call?.call?.id) return transcript.update([{ ...item, heard: item.text }]);
   const other = liveCalls.get(callId);
-  if (callId === call?.call?.id || !other || other.conversation !== conversationId) return;
+  if (callId === call?.call?.id || !other || other.conversation !== shown.id) return;
   transcript.update([{ ...item, heard: item.text }]);
 }
 
-// Speech engines for Legacy mode, remembered per device: the browser's own may not exist.
-function setUpEngines() {
-  const browserStt = Boolean(window.SpeechRecognition || window.webkitSpeechRecognition);
-  const browserTts = Boolean(window.speechSynthesis);
-  ui.stt.querySelector('option[value="browser"]').disabled = !browserStt;
-  ui.tts.querySelector('option[value="browser"]').disabled = !browserTts;
-  ui.stt.value = (browserStt && localStorage.getItem("voice.stt")) || "server";
-  ui.tts.value = (browserTts && localStorage.getItem("voice.tts")) || "server";
-}
-
-function fillVoices() {
-  const voices = ui.mode.value === "realtime" ? config.realtime.voices : config.legacy.voices;
-  bar.dataset.mode = ui.mode.value;
-  const wanted = voices.includes(config.preference.voice) ? config.preference.voice : config.realtime.default_voice;
-  ui.voice.replaceChildren(...voices.map((voice) => new Option(capitalize(voice), voice, false, voice === wanted)));
-}
-
-async function fillMicrophones() {
-  if (!navigator.mediaDevices?.enumerateDevices) return;
-  const devices = await navigator.mediaDevices.enumerateDevices();
-  const mics = devices.filter((device) => device.kind === "audioinput" && device.deviceId);
-  const chosen = ui.mic.value;
-  ui.mic.replaceChildren(
-    new Option("Default microphone", ""),
-    ...mics.map((mic, n) => new Option(mic.label || `Microphone ${n + 1}`, mic.deviceId, false, mic.deviceId === chosen)),
-  );
-}
-
-async function savePreference(change) {
-  try {
-    config.preference = await api("/api/voice/preferences", { method: "PATCH", body: change });
-  } catch (error) {
-    showNotice(`Your choice was not saved: ${error.message}`);
-  }
+function refreshMonthSpend() {
+  return showMonthSpend(ui.monthSpend, () => api(urls.usageUrl));
 }
 
 // --- the call -------------------------------------------------------------------------------
 
 function startCall() {
   if (call) return;
-  clearProblem();
-  showNotice(null);
-  setStatus("connecting");
-  unlockAudio(); // inside the tap: mobile browsers play nothing otherwise
-  const Client = clients[ui.mode.value];
+  callBar.clearProblem();
+  callBar.showNotice(null);
+  callBar.setStatus("connecting");
+  audio.unlock(); // inside the tap
+  const Client = clients[settings.mode];
   const current = (call = new Client({
     voice: ui.voice.value,
-    conversationId,
+    conversationId: shown.id,
     micDeviceId: ui.mic.value || null,
-    audioElement: ui.audio,
+    audioElement: audio.element,
     stt: ui.stt.value,
     tts: ui.tts.value,
   }));
   ownClients.add(current);
+  ptt.attach(current, ui.mode.value);
   current.addEventListener("change", (event) => render(event.detail, current));
+  current.addEventListener("tool", (event) => transcript.update([{ ...event.detail, heard: event.detail.text }]));
   current.addEventListener("failed", (event) => {
     ownClients.delete(current);
     if (call === current) callFailed(event.detail);
@@ -238,7 +167,7 @@ async function connect(current) {
   } catch (error) {
     ownClients.delete(current);
     if (error.code === "call_active" && error.body?.active_call) {
-      liveCalls.set(error.body.active_call, { id: error.body.active_call, status: "active" });
+      liveCalls.track({ id: error.body.active_call, status: "active" });
     }
     if (call === current) {
       callFailed({ code: error.code ?? error.name, message: error.message || "The call could not start." });
@@ -247,219 +176,212 @@ async function connect(current) {
   }
   if (call !== current) return; // ended while connecting
   ownClients.delete(current);
-  current.setMuted(muted);
+  current.setMuted(callBar.muted);
   if (current.call) adoptConversation(current.call.conversation);
   updateStartButton();
-  startTimer();
-  keepAwake();
-  fillMicrophones().catch(() => {});
+  audio.keepAwake();
+  settings.fillMicrophones().catch(() => {});
 }
 
 function callFailed({ code, message }) {
-  const mode = ui.mode.value;
+  const mode = settings.mode;
   stopCall();
-  setStatus("error");
-  const legacy = offerLegacy({ mode, code, legacyAvailable: modeAvailable("legacy") });
-  showProblem(message, { retry: true, legacy });
+  callBar.setStatus("error");
+  const legacy = offerLegacy({ mode, code, legacyAvailable: settings.available("legacy") });
+  callBar.showProblem(message, { retry: true, legacy });
 }
 
 function endCall() {
   const current = call;
   if (!current) return;
-  setStatus("ended");
+  callBar.setStatus("ended");
   stopCall();
   ownClients.add(current); // until the server has it ended
-  const ended = current.end("user").catch(() => {}).finally(() => {
-    ownClients.delete(current);
-    updateStartButton();
-  });
+  const ended = current
+    .end("user")
+    .catch(() => {})
+    .finally(() => {
+      ownClients.delete(current);
+      updateStartButton();
+    });
   ending = Promise.all([ending, ended]);
 }
 
 function stopCall() {
-  const ended = call?.call?.id;
-  if (ended) showCallCost(ui.cost, ended, (id) => api(`/api/calls/${id}`)).then(refreshMonthSpend);
+  const ended = call?.call;
+  if (ended) {
+    showCallCost(ui.cost, ended.id, (id) => api(urlFor(urls.callUrl, id))).then(refreshMonthSpend);
+    if (ended.conversation) sidebar.refresh(ended.conversation, { has_calls: true });
+  }
+  if (call) shown.dropUnheard(call.state.items.values());
   call = null;
   updateStartButton();
-  stopTimer();
-  releaseWakeLock();
-  audio?.mic?.disconnect();
-  audio?.assistant?.disconnect();
-  if (audio) audio.mic = audio.assistant = null;
-  ui.ring.style.setProperty("--level", 0);
+  callBar.stopTimer();
+  audio.stop();
 }
 
 function adoptConversation(id) {
-  if (!id || id === conversationId) return;
-  conversationId = id;
-  const url = new URL(window.location);
-  url.searchParams.set("conversation", id);
-  history.replaceState(null, "", url);
+  if (!shown.adopt(id)) return;
+  sidebar.setCurrent(id);
+  sidebar.refresh(id, call?.call?.conversation === id ? { has_calls: true } : {});
 }
 
 // A client's state on the page; an ended client may still report its last words.
 function render(state, client) {
   const current = call === client;
-  if (current && state.status !== "error") setStatus(state.status);
+  if (current && state.status !== "error") callBar.setStatus(state.status);
   // An ended client's last reports may still bring news, but never wipe what the page says
   // about how the call ended (e.g. "ended from another tab", shown as it ended).
-  if (current) showNotice(state.notice);
-  else if (!call && state.notice) showNotice(state.notice);
-  transcript.update(
-    [...state.items.values()].map((item) => ({
-      item_id: item.item_id,
-      role: item.role,
-      previous_item_id: item.previous_item_id,
-      interrupted: item.interrupted,
-      heard: item.interrupted && item.heardChars != null ? item.text.slice(0, item.heardChars) : item.text,
-      unheard: item.interrupted && item.heardChars != null ? item.text.slice(item.heardChars) : "",
-      pending: !item.final && !item.text,
-    })).filter((item) => item.heard || item.pending || item.interrupted),
-  );
-  const firstWords = [...state.items.values()].find((item) => item.role === "user" && item.text)?.text;
-  if (!conversationTitled && firstWords) {
-    ui.title.textContent = firstWords.length > 80 ? `${firstWords.slice(0, 79)}…` : firstWords;
-    conversationTitled = true;
-  }
+  if (current) callBar.showNotice(state.notice);
+  else if (!call && state.notice) callBar.showNotice(state.notice);
+  const items = [...state.items.values()];
+  const words = items.map((item) => ({
+    item_id: item.item_id,
+    role: item.role,
+    source: item.source,
+    previous_item_id: item.previous_item_id,
+    interrupted: item.interrupted,
+    heard: item.interrupted && item.heardChars != null ? item.text.slice(0, item.heardChars) : item.text,
+    unheard: item.interrupted && item.heardChars != null ? item.text.slice(item.heardChars) : "",
+    pending: !item.final && !item.text,
+  }));
+  // Once the call is over, a turn never heard has no bubble to come back to.
+  const over = !current || ["ended", "error"].includes(state.status);
+  transcript.update(words.filter((item) => item.heard || (item.pending && !over) || item.interrupted));
+  if (over) shown.dropUnheard(items);
+  shown.follow(items);
   if (state.status === "ended" && current) {
     stopCall();
-    if (state.error) showProblem(state.error.message, { retry: true });
-    else if (state.endedBy) showNotice(endedNotice(state.endedBy));
+    if (state.error) callBar.showProblem(state.error.message, { retry: true });
+    else if (state.endedBy) callBar.showNotice(endedNotice(state.endedBy));
   }
-  if (current) meterStreams();
+  if (current) audio.follow(call, callBar.muted);
 }
 
-// --- audio: unlock, level ring, wake lock -----------------------------------------------------
+// --- which conversation is shown ------------------------------------------------------------
 
-function unlockAudio() {
-  const Context = window.AudioContext || window.webkitAudioContext;
-  if (!audio && Context) audio = { context: new Context() };
-  audio?.context.resume().catch(() => {});
-  ui.audio.play().catch(() => {}); // an empty play() in the gesture unlocks later playback
-}
-
-function meterStreams() {
-  if (!audio?.context || !call) return;
-  audio.mic = meterFor(audio.mic, call.localStream); // a switched microphone is a new stream
-  audio.assistant = meterFor(audio.assistant, call.remoteStream);
-  if (!audio.frame) audio.frame = requestAnimationFrame(drawLevel);
-}
-
-function meterFor(meter, stream) {
-  if (meter?.stream === stream) return meter;
-  meter?.disconnect();
-  return stream ? new AudioLevel(audio.context, stream) : null;
-}
-
-function drawLevel() {
-  audio.frame = null;
-  if (!call) return;
-  const source = call.status === "speaking" ? audio.assistant : audio.mic;
-  const level = muted && source === audio.mic ? 0 : (source?.read() ?? 0);
-  ui.ring.style.setProperty("--level", level.toFixed(3));
-  audio.frame = requestAnimationFrame(drawLevel);
-}
-
-async function keepAwake() {
+async function openConversation(id, { push = true } = {}) {
+  if (call) return callBar.showNotice("End the call to open another conversation.");
   try {
-    wakeLock = await navigator.wakeLock?.request("screen");
-  } catch {
-    wakeLock = null; // not granted (battery saver, unsupported): the call still works
+    await shown.open(id, { push });
+  } catch (error) {
+    callBar.showNotice(error.code === "not_found" ? "That conversation no longer exists." : error.message);
+    if (error.code === "not_found") sidebar.reload();
+    return;
   }
+  sidebar.setCurrent(id);
+  sidebar.closeDrawer();
+  callBar.showNotice(null);
 }
 
-function releaseWakeLock() {
-  wakeLock?.release().catch(() => {});
-  wakeLock = null;
-}
-
-function startTimer() {
-  const began = Date.now();
-  stopTimer();
-  timer = setInterval(() => {
-    const seconds = Math.floor((Date.now() - began) / 1000);
-    ui.elapsed.textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
-  }, 500);
-}
-
-function stopTimer() {
-  clearInterval(timer);
-  timer = null;
-}
-
-function capitalize(word) {
-  return word.charAt(0).toUpperCase() + word.slice(1);
+function newConversation({ push = true } = {}) {
+  if (call) return callBar.showNotice("End the call to start a new conversation.");
+  shown.clear({ push });
+  sidebar.setCurrent(null);
+  sidebar.closeDrawer();
 }
 
 // --- wiring ---------------------------------------------------------------------------------
 
 // Both call clients are loaded before any control works: a call is built the moment Start is
 // pressed, so that End can stop it at any point.
-const [realtime, legacy] = await Promise.all([
-  import(bar.dataset.clientRealtime),
-  import(bar.dataset.clientLegacy),
-]);
+const [realtime, legacy] = await Promise.all([import(bar.dataset.clientRealtime), import(bar.dataset.clientLegacy)]);
 const clients = { realtime: realtime.RealtimeCall, legacy: legacy.LegacyCall };
+const ptt = new PushToTalkControls({
+  bar,
+  button: $("#call-ptt"),
+  toggle: $("#ptt-toggle"),
+  config,
+  legacySupported: typeof legacy.LegacyCall.prototype.setPushToTalk === "function",
+  save: (change) => settings.save(change),
+});
 
 ui.start.addEventListener("click", startCall);
 ui.endElsewhere.addEventListener("click", async () => {
-  const other = otherLiveCall();
+  const other = liveCalls.other(ownClients);
   if (!other) return;
   try {
-    trackCall(await api(`/api/calls/${other.id}/end`, { method: "POST", body: { reason: "other_tab" } }));
+    trackCall(await api(urlFor(urls.callEndUrl, other.id), { method: "POST", body: { reason: "other_tab" } }));
   } catch (error) {
-    showNotice(error.message);
+    callBar.showNotice(error.message);
   }
 });
 ui.retry.addEventListener("click", startCall);
 ui.end.addEventListener("click", endCall);
 ui.mute.addEventListener("click", () => {
-  muted = !muted;
-  call?.setMuted(muted);
-  ui.mute.setAttribute("aria-pressed", String(muted));
-  ui.mute.textContent = muted ? "Unmute" : "Mute";
+  callBar.setMuted(!callBar.muted);
+  call?.setMuted(callBar.muted);
+  audio.muted = callBar.muted;
 });
-ui.mode.addEventListener("change", () => {
-  fillVoices();
-  showModeHint();
-  clearProblem();
-  savePreference({ mode: ui.mode.value });
+settings.addEventListener("change", updateStartButton);
+settings.addEventListener("modechange", () => {
+  callBar.clearProblem();
+  ptt.modeChanged(ui.mode.value);
 });
-ui.voice.addEventListener("change", () => savePreference({ voice: ui.voice.value }));
-ui.stt.addEventListener("change", () => localStorage.setItem("voice.stt", ui.stt.value));
-ui.tts.addEventListener("change", () => localStorage.setItem("voice.tts", ui.tts.value));
-ui.mic.addEventListener("change", () => call?.useMicrophone?.(ui.mic.value || null).catch((e) => showNotice(e.message)));
-ui.switchToLegacy.addEventListener("click", () => {
-  ui.mode.value = "legacy";
-  ui.mode.dispatchEvent(new Event("change"));
-});
-ui.newConversation.addEventListener("click", () => {
+settings.addEventListener("notice", (event) => callBar.showNotice(event.detail));
+settings.addEventListener("problem", (event) => callBar.showProblem(event.detail.message, event.detail));
+ui.mic.addEventListener("change", () =>
+  call?.useMicrophone?.(ui.mic.value || null).catch((e) => callBar.showNotice(e.message)),
+);
+ui.switchToLegacy.addEventListener("click", () => settings.useLegacy());
+ui.newConversation.addEventListener("click", () => newConversation());
+$("#new-conversation-here").addEventListener("click", () => newConversation()); // phones: no sidebar
+window.addEventListener("popstate", () => {
   if (call) return;
-  conversationId = null;
-  conversationTitled = false;
-  transcript.clear();
-  ui.title.textContent = "New conversation";
-  history.replaceState(null, "", window.location.pathname);
+  const id = new URL(window.location).searchParams.get("conversation");
+  if (id) openConversation(id, { push: false });
+  else newConversation({ push: false });
 });
 document.addEventListener("visibilitychange", () => {
-  if (call && document.visibilityState === "visible" && !wakeLock) keepAwake();
+  if (call && document.visibilityState === "visible" && !audio.wakeLock) audio.keepAwake();
 });
 window.addEventListener("pagehide", () => call?.endOnUnload?.());
-navigator.mediaDevices?.addEventListener?.("devicechange", () => fillMicrophones().catch(() => {}));
+
+sidebar.addEventListener("open", (event) => openConversation(event.detail));
+sidebar.addEventListener("deleted", (event) => {
+  if (event.detail === shown.id && !call) newConversation({ push: false });
+});
+sidebar.addEventListener("renamed", (event) => {
+  if (event.detail.id === shown.id) shown.renamed(event.detail.title);
+});
+const typed = new TypedInput({
+  form: $("#composer"),
+  page: {
+    call: () => call,
+    conversationForText: () => shown.ensure(),
+    shownId: () => shown.id,
+    transcript,
+    placeholder,
+    notify: (message) => callBar.showNotice(message),
+  },
+});
+typed.addEventListener("saved", (event) => {
+  adoptConversation(event.detail);
+  sidebar.refresh(event.detail);
+  if (event.detail === shown.id && !call) shown.reload().catch(() => {}); // what was drawn stays
+});
+wireReadAloud($("[data-testid=transcript]"), { inCall: () => Boolean(call) });
 
 const initiallyLive = JSON.parse($("#voice-active-call").textContent);
-if (initiallyLive) liveCalls.set(initiallyLive.id, initiallyLive);
+if (initiallyLive) liveCalls.track(initiallyLive);
 const socket = new StatusSocket();
 socket.addEventListener("call.status", (event) => trackCall(event.detail.call));
-socket.addEventListener("call.transcript", (event) => showOtherTabsWords(event.detail));
+socket.addEventListener("call.transcript", (event) => {
+  showOtherTabsWords(event.detail);
+  followSavedTitle(event.detail);
+});
 socket.addEventListener("open", refreshLiveCalls);
 
-unsupported = { realtime: realtime.realtimeSupport(), legacy: legacy.legacySupport() };
-setUpEngines();
-setUpModes();
+settings.setUp({ realtime: realtime.realtimeSupport(), legacy: legacy.legacySupport() });
+ptt.modeChanged(ui.mode.value);
 setUpKeyDialog(async () => {
-  Object.assign(config, await api("/api/voice/config")); // availability may have changed
-  setUpModes();
+  Object.assign(config, await api(urls.configUrl)); // availability may have changed
+  settings.refresh();
+  ptt.modeChanged(ui.mode.value);
 });
-fillMicrophones().catch(() => {});
+settings.fillMicrophones().catch(() => {});
 refreshMonthSpend();
+callBar.keepClear($(".topbar"));
+sidebar.setCurrent(shown.id);
+sidebar.reload();
+transcript.scrollToEnd(); // a conversation opens at its latest turn

@@ -1,5 +1,5 @@
 // What the page says when a call ends without this page ending it: the server's
-// `ended_reason` (API.md's end reasons) as a sentence the caller can act on.
+// `ended_reason` (docs/api.md's end reasons) as a sentence the caller can act on.
 
 const NOTICES = {
   other_tab: "This call was ended from another tab.",
