@@ -20,16 +20,32 @@ export function saveItems(callId, items) {
   return api(`/api/calls/${callId}/transcript`, { method: "POST", body: { items } });
 }
 
+// Calls ended on this page whose transcript is still being flushed before their end request:
+// if the page goes away meanwhile (End, then the tab closed at once), the end must still go.
+const endsUnderway = new Map(); // call id → { queue, reason }
+
 export async function recordEnd(callId, queue, reason) {
-  await Promise.race([queue.flush(), new Promise((r) => setTimeout(r, FLUSH_LIMIT_MS))]);
-  await api(`/api/calls/${callId}/end`, { method: "POST", body: { reason } }).catch(() => {});
+  endsUnderway.set(callId, { queue, reason });
+  try {
+    await Promise.race([queue.flush(), new Promise((r) => setTimeout(r, FLUSH_LIMIT_MS))]);
+  } finally {
+    endsUnderway.delete(callId);
+  }
+  // keepalive: a page closed right after End still delivers it.
+  await api(`/api/calls/${callId}/end`, { method: "POST", body: { reason }, keepalive: true }).catch(() => {});
 }
 
-// The page is going away: keepalive requests, nothing awaited.
-export function recordEndOnUnload(callId, queue) {
+// The page is going away: keepalive requests, nothing awaited. Saving an item twice is
+// harmless (the server keeps one per item id).
+export function recordEndOnUnload(callId, queue, reason = "page_closed") {
   const send = (path, body) => api(path, { method: "POST", body, keepalive: true }).catch(() => {});
   for (const items of batches([...queue.pending.values()])) {
     send(`/api/calls/${callId}/transcript`, { items });
   }
-  send(`/api/calls/${callId}/end`, { reason: "page_closed" });
+  send(`/api/calls/${callId}/end`, { reason });
 }
+
+globalThis.addEventListener?.("pagehide", () => {
+  for (const [callId, { queue, reason }] of endsUnderway) recordEndOnUnload(callId, queue, reason);
+  endsUnderway.clear();
+});

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import warnings
 import wave
 from pathlib import Path
 
@@ -13,12 +14,50 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.e2e.speech import write_speech_wav
+from tests.waiting import wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def server_settled_before_flush(django_db_blocker):
+    """Its end runs after the test's browser has closed and before pytest-django empties the
+    database. A page closed mid-call makes the server end that call and hang it up, writing to
+    several tables; on PostgreSQL the flush's TRUNCATE meeting such a transaction halfway can
+    deadlock, and the flush fails (seen in CI, failing the next test too). So wait, bounded,
+    until no call is live or still holding its key (the hang-up's last step) and no other
+    session of the test database is inside a transaction. A call that never settles is left
+    to the flush: this is housekeeping, not a check."""
+    yield
+    with django_db_blocker.unblock():
+        try:
+            wait_for(_server_settled, 10)
+        except AssertionError:
+            warnings.warn("the server was still busy with a call when the database was flushed")
+
+
+def _server_settled() -> bool:
+    from django.db import connection
+    from django.db.models import Q
+
+    from voice.models import Call
+
+    unfinished = Q(status__in=Call.LIVE_STATUSES) | ~Q(api_key_encrypted="")
+    if Call.objects.filter(unfinished).exists():
+        return False
+    if connection.vendor != "postgresql":
+        return True  # SQLite: the flush waits for the writer's lock (busy timeout) instead
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND state <> 'idle'"
+        )
+        (busy,) = cursor.fetchone()
+    return busy == 0
 
 
 @pytest.fixture(scope="session")

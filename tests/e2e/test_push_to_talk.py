@@ -233,6 +233,7 @@ def test_a_legacy_call_records_only_while_the_button_is_held(page, upstream, use
     assert len(upstream.requests("/v1/audio/transcriptions")) == 1
     page.get_by_test_id("call-end").click()
     expect(page.get_by_test_id("call-status")).to_have_text("ended")
+    wait_for(lambda: Call.objects.get(pk=call.pk).status == "ended")
 
 
 def page_waits(page, *, seconds: float) -> None:

@@ -324,8 +324,12 @@ ui.mic.addEventListener("change", () =>
   call?.useMicrophone?.(ui.mic.value || null).catch((e) => callBar.showNotice(e.message)),
 );
 ui.switchToLegacy.addEventListener("click", () => settings.useLegacy());
-ui.newConversation.addEventListener("click", () => newConversation());
-$("#new-conversation-here").addEventListener("click", () => newConversation()); // phones: no sidebar
+// Rendered disabled: a click before this line would be lost, and the call would continue the
+// conversation the user had just left.
+for (const button of [ui.newConversation, $("#new-conversation-here")]) {
+  button.addEventListener("click", () => newConversation()); // the second is for phones: no sidebar
+  button.disabled = false;
+}
 window.addEventListener("popstate", () => {
   if (call) return;
   const id = new URL(window.location).searchParams.get("conversation");

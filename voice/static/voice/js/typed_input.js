@@ -48,6 +48,7 @@ export class TypedInput extends EventTarget {
       }
     });
     this.input.addEventListener("input", () => this.#fit());
+    this.send.disabled = false; // rendered disabled: before now a click would reload the page
   }
 
   // The textarea grows with its text, up to its CSS max-height.
