@@ -3,6 +3,7 @@
 
 import { api } from "./api.js";
 import { batches } from "./save_queue.js";
+import { urlFor } from "./urls.js";
 
 const FLUSH_LIMIT_MS = 8000; // a dead network must not keep the end button spinning
 
@@ -17,7 +18,7 @@ export function callerTimeZone() {
 }
 
 export function saveItems(callId, items) {
-  return api(`/api/calls/${callId}/transcript`, { method: "POST", body: { items } });
+  return api(urlFor("call-transcript", callId), { method: "POST", body: { items } });
 }
 
 // Calls ended on this page whose transcript is still being flushed before their end request:
@@ -32,17 +33,17 @@ export async function recordEnd(callId, queue, reason) {
     endsUnderway.delete(callId);
   }
   // keepalive: a page closed right after End still delivers it.
-  await api(`/api/calls/${callId}/end`, { method: "POST", body: { reason }, keepalive: true }).catch(() => {});
+  await api(urlFor("call-end", callId), { method: "POST", body: { reason }, keepalive: true }).catch(() => {});
 }
 
 // The page is going away: keepalive requests, nothing awaited. Saving an item twice is
 // harmless (the server keeps one per item id).
 export function recordEndOnUnload(callId, queue, reason = "page_closed") {
-  const send = (path, body) => api(path, { method: "POST", body, keepalive: true }).catch(() => {});
+  const send = (route, body) => api(urlFor(route, callId), { method: "POST", body, keepalive: true }).catch(() => {});
   for (const items of batches([...queue.pending.values()])) {
-    send(`/api/calls/${callId}/transcript`, { items });
+    send("call-transcript", { items });
   }
-  send(`/api/calls/${callId}/end`, { reason });
+  send("call-end", { reason });
 }
 
 globalThis.addEventListener?.("pagehide", () => {

@@ -1,11 +1,13 @@
-// The user's status socket (/ws/voice): call.status and call.transcript pushed by the server
-// for every call of this user, from any tab or server process. Reconnects with backoff;
-// a refusal for authentication (4401) stops it, since retrying cannot help.
+// The user's status socket (the route "voice-status"): call.status and call.transcript pushed
+// by the server for every call of this user, from any tab or server process. Reconnects with
+// backoff; a refusal for authentication (4401) stops it, since retrying cannot help.
+
+import { socketUrl, urlFor } from "./urls.js";
 
 const CLOSE_NOT_AUTHENTICATED = 4401;
 
 export class StatusSocket extends EventTarget {
-  constructor(url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/voice`) {
+  constructor(url = socketUrl(urlFor("voice-status"), location.href)) {
     super();
     this.url = url;
     this.attempt = 0;

@@ -1,9 +1,11 @@
 """The HTML side: login, the call page's hooks, the admin, the API docs."""
 
+import json
 import re
 
 import pytest
 from django.test import Client
+from django.urls import resolve
 
 from tests.conftest import PASSWORD
 from tests.factories import make_call, make_message, make_user
@@ -89,12 +91,30 @@ def test_the_call_page_gives_its_modules_the_api_addresses_and_the_hooks(browser
 
     for hook in ["conversation-list", "conversation-search", "message-input", "message-send"]:
         assert f'data-testid="{hook}"' in html
-    assert 'data-list-url="/api/conversations"' in html
+    urls = page_urls(html)
     placeholder = "00000000-0000-0000-0000-000000000000"
-    assert f'data-messages-url="/api/conversations/{placeholder}/messages"' in html
-    assert f'data-export-url="/api/conversations/{placeholder}/export"' in html
+    assert urls["placeholder"] == placeholder
+    assert urls["routes"]["conversation-list"] == "/api/conversations"
+    assert urls["routes"]["call-end"] == f"/api/calls/{placeholder}/end"
+    assert urls["routes"]["voice-status"] == "/ws/voice"
     assert 'data-item-id="t1" data-source="text"' in html  # shown with the keyboard mark
     assert 'rel="icon" href="/static/img/favicon.svg"' in html
+
+
+def test_every_address_the_call_page_is_given_is_the_route_it_names(browser):
+    routes = page_urls(browser.get("/").content.decode())["routes"]
+
+    socket = routes.pop("voice-status")
+    assert resolve(socket, urlconf="voice.routing").url_name == "voice-status"
+    for name, path in routes.items():
+        assert resolve(path).url_name == name, path
+
+
+def page_urls(html: str) -> dict:
+    """The call page's "voice-urls" json_script, which its modules read (static/js/urls.js)."""
+    found = re.search(r'<script id="voice-urls" type="application/json">(.*?)</script>', html)
+    assert found, "no voice-urls script"
+    return json.loads(found.group(1))
 
 
 def test_another_users_conversation_is_not_shown(browser, other_user):

@@ -12,6 +12,7 @@ import { api, apiFetch } from "../../js/api.js";
 import { callerTimeZone, recordEnd, recordEndOnUnload, saveItems } from "../../js/call_record.js";
 import { SaveQueue } from "../../js/save_queue.js";
 import { serverEvents } from "../../js/server_events.js";
+import { urlFor } from "../../js/urls.js";
 import { incompleteReplyNotice } from "../../realtime/js/call_state.js";
 import { micConstraints, microphoneProblem } from "../../realtime/js/realtime_call.js";
 import { TurnRecognizer, TurnRecorder } from "./capture.js";
@@ -71,14 +72,14 @@ export class LegacyCall extends EventTarget {
     this.audio = new AudioContext();
     await this.audio.resume();
     if (this.closed) return this.#release();
-    this.creating = api("/api/legacy/calls", {
+    this.creating = api(urlFor("legacy-call-create"), {
       method: "POST",
       body: { conversation: this.options.conversationId || undefined, timezone: callerTimeZone() },
     }).then((call) => (this.call = call));
     await this.creating;
     if (this.closed) return; // end() ends the call it created
     this.#listen();
-    await api(`/api/calls/${this.call.id}/active`, { method: "POST" });
+    await api(urlFor("call-active", this.call.id), { method: "POST" });
     if (!this.closed) this.#set({ status: "listening" });
   }
 
@@ -267,7 +268,7 @@ export class LegacyCall extends EventTarget {
     const form = new FormData();
     form.append("audio", blob, `speech.${blob.type.includes("ogg") ? "ogg" : "webm"}`);
     form.append("call", this.call.id);
-    return (await api("/api/legacy/transcriptions", { method: "POST", form })).text;
+    return (await api(urlFor("legacy-transcribe"), { method: "POST", form })).text;
   }
 
   #showRetrying(retrying) {
@@ -305,7 +306,7 @@ export class LegacyCall extends EventTarget {
       done: false,
     });
     try {
-      const response = await apiFetch("/api/legacy/replies", {
+      const response = await apiFetch(urlFor("legacy-reply"), {
         method: "POST",
         body: { call: this.call.id, text: turn.text.trim(), item_id: turn.item_id, source: turn.source },
         signal: reply.controller.signal,
@@ -379,7 +380,7 @@ export class LegacyCall extends EventTarget {
   }
 
   async #speech(text, signal) {
-    const response = await apiFetch("/api/legacy/speech", {
+    const response = await apiFetch(urlFor("legacy-speech"), {
       method: "POST",
       body: { call: this.call.id, text, voice: this.options.voice || undefined, format: SPEECH_FORMAT },
       signal,

@@ -8,6 +8,7 @@
 import { api } from "../../js/api.js";
 import { callerTimeZone, recordEnd, recordEndOnUnload, saveItems } from "../../js/call_record.js";
 import { SaveQueue } from "../../js/save_queue.js";
+import { urlFor } from "../../js/urls.js";
 import { activeResponse, pressEvents, RELEASE_TAIL_MS, releaseEvents } from "../../voice/js/push_to_talk.js";
 import { realtimeTextEvents, typedItemId } from "../../voice/js/typed_turns.js";
 import { hangUp, initialState, reduce } from "./call_state.js";
@@ -129,7 +130,7 @@ export class RealtimeCall extends EventTarget {
   // Not aborted when the call is ended meanwhile: OpenAI may already hold the call, and only
   // its id lets the server hang it up (end() waits for this request).
   #requestSession(offerSdp) {
-    this.sessionRequest = api("/api/realtime/session", {
+    this.sessionRequest = api(urlFor("realtime-session"), {
       method: "POST",
       body: {
         sdp: offerSdp,
@@ -248,7 +249,7 @@ export class RealtimeCall extends EventTarget {
 
   #onOpen() {
     if (!this.call) return;
-    api(`/api/calls/${this.call.id}/active`, { method: "POST" }).catch((error) => {
+    api(urlFor("call-active", this.call.id), { method: "POST" }).catch((error) => {
       if (error.code === "call_ended") this.#fail("call_ended", "This call was ended elsewhere.");
     });
   }
@@ -277,7 +278,7 @@ export class RealtimeCall extends EventTarget {
   // channel layer (Redis); with one, the push and this read show the same item once.
   async #showToolLines() {
     if (!this.call) return;
-    const record = await api(`/api/calls/${this.call.id}?limit=${TOOL_LINES_READ}`).catch(() => null);
+    const record = await api(`${urlFor("call-detail", this.call.id)}?limit=${TOOL_LINES_READ}`).catch(() => null);
     for (const item of record?.transcript ?? []) {
       if (item.role === "tool") this.dispatchEvent(new CustomEvent("tool", { detail: item }));
     }
@@ -299,7 +300,7 @@ export class RealtimeCall extends EventTarget {
   // rule), OpenAI hung up on us: that is an ending, not an error.
   async #lost(code, message) {
     if (this.closed) return;
-    const record = this.call && (await api(`/api/calls/${this.call.id}`).catch(() => null));
+    const record = this.call && (await api(urlFor("call-detail", this.call.id)).catch(() => null));
     if (record && !["connecting", "active"].includes(record.status)) {
       this.#close();
       this.state = { ...this.state, status: "ended", endedBy: record.ended_reason };

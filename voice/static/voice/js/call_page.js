@@ -3,11 +3,12 @@
 // (call_bar.js), its choices (call_settings.js), the call's audio (call_audio.js), the
 // conversation list (conversation_sidebar.js), the shown conversation (conversation_view.js),
 // the typed input (typed_input.js), other tabs' calls (live_calls.js). Server data arrives
-// through json_script, API addresses through data-* attributes filled by {% url %}.
+// through json_script, the API's addresses too (by URL name, through js/urls.js).
 
 import { api } from "../../js/api.js";
 import { StatusSocket } from "../../js/status_socket.js";
 import { TranscriptView } from "../../js/transcript_view.js";
+import { urlFor } from "../../js/urls.js";
 import { CallAudio } from "./call_audio.js";
 import { CallBar } from "./call_bar.js";
 import { showCallCost, showMonthSpend } from "./call_cost.js";
@@ -50,14 +51,10 @@ const ui = {
   elsewhere: $("#call-elsewhere"),
   endElsewhere: $("#end-elsewhere"),
 };
-const urls = bar.dataset; // callsUrl, callUrl, callEndUrl, configUrl, preferencesUrl, usageUrl
-const drawer = $("#conversation-drawer");
-const placeholder = drawer.dataset.idPlaceholder;
-const urlFor = (template, id) => template.replace(placeholder, id);
 
 const transcript = new TranscriptView($("[data-testid=transcript]"), { decorate: readAloudButton });
 const sidebar = new ConversationSidebar({
-  root: drawer,
+  root: $("#conversation-drawer"),
   backdrop: $("#drawer-backdrop"),
   opener: $("#drawer-open"),
   deleteDialog: $("#delete-dialog"),
@@ -66,10 +63,8 @@ const shown = new ConversationView({
   id: bar.dataset.conversation,
   title: $("#conversation-title"),
   transcript,
-  urls: sidebar.urls,
-  urlFor,
 });
-const settings = new CallSettings({ ui, config, preferencesUrl: urls.preferencesUrl });
+const settings = new CallSettings({ ui, config });
 const callBar = new CallBar({ bar, ui });
 const audio = new CallAudio({ ring: $("#level-ring"), element: $("#assistant-audio") });
 const liveCalls = new LiveCalls(); // the user's live calls, this tab's and any other's
@@ -104,7 +99,7 @@ const LIVE_CALL = ["connecting", "active"];
 
 async function refreshLiveCalls() {
   try {
-    const { results } = await api(urls.callsUrl);
+    const { results } = await api(urlFor("call-list"));
     liveCalls.replace(results);
     updateStartButton();
   } catch {
@@ -129,7 +124,7 @@ function showOtherTabsWords({ call_id: callId, item }) {
 }
 
 function refreshMonthSpend() {
-  return showMonthSpend(ui.monthSpend, () => api(urls.usageUrl));
+  return showMonthSpend(ui.monthSpend, () => api(urlFor("voice-usage")));
 }
 
 // --- the call -------------------------------------------------------------------------------
@@ -210,7 +205,7 @@ function endCall() {
 function stopCall() {
   const ended = call?.call;
   if (ended) {
-    showCallCost(ui.cost, ended.id, (id) => api(urlFor(urls.callUrl, id))).then(refreshMonthSpend);
+    showCallCost(ui.cost, ended.id, (id) => api(urlFor("call-detail", id))).then(refreshMonthSpend);
     if (ended.conversation) sidebar.refresh(ended.conversation, { has_calls: true });
   }
   if (call) shown.dropUnheard(call.state.items.values());
@@ -301,7 +296,7 @@ ui.endElsewhere.addEventListener("click", async () => {
   const other = liveCalls.other(ownClients);
   if (!other) return;
   try {
-    trackCall(await api(urlFor(urls.callEndUrl, other.id), { method: "POST", body: { reason: "other_tab" } }));
+    trackCall(await api(urlFor("call-end", other.id), { method: "POST", body: { reason: "other_tab" } }));
   } catch (error) {
     callBar.showNotice(error.message);
   }
@@ -355,7 +350,6 @@ const typed = new TypedInput({
     conversationForText: () => shown.ensure(),
     shownId: () => shown.id,
     transcript,
-    placeholder,
     notify: (message) => callBar.showNotice(message),
   },
 });
@@ -379,7 +373,7 @@ socket.addEventListener("open", refreshLiveCalls);
 settings.setUp({ realtime: realtime.realtimeSupport(), legacy: legacy.legacySupport() });
 ptt.modeChanged(ui.mode.value);
 setUpKeyDialog(async () => {
-  Object.assign(config, await api(urls.configUrl)); // availability may have changed
+  Object.assign(config, await api(urlFor("voice-config"))); // availability may have changed
   settings.refresh();
   ptt.modeChanged(ui.mode.value);
 });

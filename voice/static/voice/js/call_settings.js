@@ -4,6 +4,7 @@
 // Emits "change" when what can be started may have changed, "problem" and "notice" to show.
 
 import { api } from "../../js/api.js";
+import { urlFor } from "../../js/urls.js";
 
 const REASONS = {
   disabled: "Realtime is turned off by the administrator.",
@@ -11,11 +12,10 @@ const REASONS = {
 };
 
 export class CallSettings extends EventTarget {
-  constructor({ ui, config, preferencesUrl }) {
+  constructor({ ui, config }) {
     super();
     this.ui = ui; // mode, voice, mic, stt, tts, hint, settings, settingsToggle
     this.config = config;
-    this.preferencesUrl = preferencesUrl;
     this.unsupported = { realtime: null, legacy: null }; // what this browser lacks, per mode
     this.#wire();
   }
@@ -119,7 +119,7 @@ export class CallSettings extends EventTarget {
 
   async save(change) {
     try {
-      this.config.preference = await api(this.preferencesUrl, { method: "PATCH", body: change });
+      this.config.preference = await api(urlFor("voice-preferences"), { method: "PATCH", body: change });
     } catch (error) {
       this.#emit("notice", `Your choice was not saved: ${error.message}`);
     }

@@ -4,6 +4,7 @@
 // Emits "open" (detail: a conversation id) and "deleted" (detail: an id).
 
 import { api } from "../../js/api.js";
+import { urlFor } from "../../js/urls.js";
 import {
   canLoadMore,
   cleanTitle,
@@ -35,18 +36,12 @@ export class ConversationSidebar extends EventTarget {
     this.backdrop = backdrop;
     this.opener = opener;
     this.dialog = deleteDialog;
-    this.urls = { list: root.dataset.listUrl, detail: root.dataset.detailUrl, export: root.dataset.exportUrl };
-    this.placeholder = root.dataset.idPlaceholder;
     this.list = root.querySelector("[data-testid=conversation-list]");
     this.status = root.querySelector("#conversation-list-status");
     this.search = root.querySelector("[data-testid=conversation-search]");
     this.state = initialList();
     this.currentId = null;
     this.#wire();
-  }
-
-  urlFor(template, id) {
-    return template.replace(this.placeholder, id);
   }
 
   // Whether the list shows this conversation with a title of its own (an unknown one: no).
@@ -63,7 +58,7 @@ export class ConversationSidebar extends EventTarget {
   async reload() {
     this.state = listRequested(this.state, { query: this.search.value });
     this.#render();
-    await this.#fetch(listUrl(this.urls.list, this.state.query), this.state.generation);
+    await this.#fetch(listUrl(urlFor("conversation-list"), this.state.query), this.state.generation);
   }
 
   async loadMore() {
@@ -77,7 +72,7 @@ export class ConversationSidebar extends EventTarget {
   // what the page knows besides (`known`, e.g. that it now had a call: the detail omits it).
   async refresh(id, known = {}) {
     try {
-      const conversation = await api(this.urlFor(this.urls.detail, id) + "?limit=1");
+      const conversation = await api(`${urlFor("conversation-detail", id)}?limit=1`);
       const { messages, ...row } = conversation; // the row's fields; the rest are kept
       this.state = touched(this.state, { ...row, ...known });
       this.#render();
@@ -214,7 +209,7 @@ export class ConversationSidebar extends EventTarget {
     const current = this.state.items.find((item) => item.id === id);
     if (current?.title === title) return;
     try {
-      const saved = await api(this.urlFor(this.urls.detail, id), { method: "PATCH", body: { title } });
+      const saved = await api(urlFor("conversation-detail", id), { method: "PATCH", body: { title } });
       this.state = renamed(this.state, { id, title: saved.title ?? title });
       this.#render();
       this.dispatchEvent(new CustomEvent("renamed", { detail: { id, title: saved.title ?? title } }));
@@ -235,7 +230,7 @@ export class ConversationSidebar extends EventTarget {
     confirm.onclick = async () => {
       confirm.disabled = true;
       try {
-        await api(this.urlFor(this.urls.detail, id), { method: "DELETE" });
+        await api(urlFor("conversation-detail", id), { method: "DELETE" });
       } catch (failure) {
         // A conversation with a live call is kept (409 call_active): say so, in the dialog.
         error.textContent =
@@ -331,7 +326,7 @@ export class ConversationSidebar extends EventTarget {
       ["json", "JSON (.json)"],
     ]) {
       const link = document.createElement("a");
-      link.href = `${this.urlFor(this.urls.export, item.id)}?format=${format}`;
+      link.href = `${urlFor("conversation-export", item.id)}?format=${format}`;
       link.setAttribute("download", "");
       link.setAttribute("role", "menuitem");
       link.dataset.format = format;

@@ -3,20 +3,19 @@
 // a new call continues it. A new conversation has no id until its first turn makes one.
 
 import { api } from "../../js/api.js";
+import { urlFor } from "../../js/urls.js";
 import { firstTurnTitle, unheardTurnIds } from "./page_state.js";
 
 export class ConversationView {
-  constructor({ id, title, transcript, urls, urlFor }) {
+  constructor({ id, title, transcript }) {
     this.id = id || null;
     this.titleNode = title;
     this.titled = Boolean(id);
     this.transcript = transcript;
-    this.urls = urls; // { list, detail }
-    this.urlFor = urlFor;
   }
 
   async open(id, { push = true } = {}) {
-    const conversation = await api(this.urlFor(this.urls.detail, id));
+    const conversation = await api(urlFor("conversation-detail", id));
     this.id = id;
     this.#setTitle(conversation.title, Boolean(conversation.title));
     this.transcript.load(conversation.messages);
@@ -41,7 +40,7 @@ export class ConversationView {
   // For a typed turn outside a call: the shown conversation, made on the server when new.
   async ensure() {
     if (this.id) return this.id;
-    const created = await api(this.urls.list, { method: "POST", body: {} });
+    const created = await api(urlFor("conversation-list"), { method: "POST", body: {} });
     this.adopt(created.id);
     return created.id;
   }
@@ -49,7 +48,7 @@ export class ConversationView {
   // The shown conversation as saved (after a typed turn: the server's ids and texts).
   async reload() {
     if (!this.id) return;
-    const conversation = await api(this.urlFor(this.urls.detail, this.id));
+    const conversation = await api(urlFor("conversation-detail", this.id));
     this.transcript.load(conversation.messages);
     if (!this.titled && conversation.title) this.#setTitle(conversation.title, true);
   }

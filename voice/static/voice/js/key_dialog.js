@@ -2,6 +2,7 @@
 // to the server once and is never shown again.
 
 import { api } from "../../js/api.js";
+import { urlFor } from "../../js/urls.js";
 
 export function setUpKeyDialog(onChange) {
   const $ = (selector) => document.querySelector(selector);
@@ -16,7 +17,7 @@ export function setUpKeyDialog(onChange) {
   async function change(request) {
     ui.error.hidden = true;
     try {
-      const key = await api("/api/voice/key", request);
+      const key = await api(urlFor("voice-key"), request);
       ui.status.textContent = key.configured ? `Saved: ${key.masked}` : "No key saved.";
       ui.remove.hidden = !key.configured;
       ui.input.value = "";

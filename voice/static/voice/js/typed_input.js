@@ -9,6 +9,7 @@
 
 import { apiFetch } from "../../js/api.js";
 import { serverEvents } from "../../js/server_events.js";
+import { urlFor } from "../../js/urls.js";
 import {
   cleanMessage,
   readAloudText,
@@ -30,7 +31,6 @@ export class TypedInput extends EventTarget {
     this.form = form;
     this.input = form.querySelector("[data-testid=message-input]");
     this.send = form.querySelector("[data-testid=message-send]");
-    this.messagesUrl = form.dataset.messagesUrl;
     this.page = page;
     this.sending = false; // a text reply is streaming in: one at a time
     this.#wire();
@@ -91,7 +91,7 @@ export class TypedInput extends EventTarget {
     try {
       conversationId = await this.page.conversationForText();
       show();
-      const response = await apiFetch(this.messagesUrl.replace(this.page.placeholder, conversationId), {
+      const response = await apiFetch(urlFor("conversation-message-create", conversationId), {
         method: "POST",
         body: { text },
       });

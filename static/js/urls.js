@@ -1,0 +1,34 @@
+// The API's addresses, by Django URL name ("call-end", "legacy-speech"): the server reverses
+// them once into the page's "voice-urls" json_script (voice/views.py page_urls), so no module
+// writes a path of its own. Routes that take an id come with a placeholder id in its place.
+//
+// Read on first use, not on import: modules that import this still load in node's tests,
+// where there is no document.
+
+// The pure part: a lookup over the server's table `{ placeholder, routes }`.
+export function urlTable({ placeholder, routes }) {
+  return (name, id) => {
+    const template = routes[name];
+    if (template === undefined) throw new Error(`The page was given no URL named "${name}".`);
+    const takesId = template.includes(placeholder);
+    if (takesId !== (id !== undefined && id !== null)) {
+      throw new Error(`The URL "${name}" ${takesId ? "needs" : "takes no"} id.`);
+    }
+    return takesId ? template.replace(placeholder, encodeURIComponent(id)) : template;
+  };
+}
+
+let pageTable = null;
+
+// The address of the route `name`, with `id` in it for a route that takes one.
+export function urlFor(name, id) {
+  pageTable ??= urlTable(JSON.parse(document.getElementById("voice-urls").textContent));
+  return pageTable(name, id);
+}
+
+// A WebSocket route's address on this page's host: ws, or wss under https.
+export function socketUrl(path, pageUrl) {
+  const url = new URL(path, pageUrl);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.href;
+}
