@@ -43,6 +43,14 @@ def make_message(call: Call, **fields) -> Message:
     return message
 
 
+def make_earlier_conversation(user, text: str, *, mode: str = "realtime", **fields) -> Conversation:
+    """A conversation of an ended call in which `text` was said: what the tool tests have the
+    assistant search for (`search_conversations`)."""
+    conversation = make_conversation(user, **fields)
+    make_message(make_call(user, conversation=conversation, mode=mode, status="ended"), text=text)
+    return conversation
+
+
 def make_price(model: str, **usd_per_unit) -> list[Price]:
     """Prices of `model`, e.g. make_price("gpt-4o-mini", text_in="0.15", text_out="0.60")."""
     return [

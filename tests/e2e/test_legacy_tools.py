@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.test_legacy_call import legacy_page
-from tests.factories import make_call, make_message
+from tests.factories import make_earlier_conversation
 from tests.legacy.test_legacy_tools import in_chain_order
 from tests.waiting import wait_for
 from voice.models import Call, Message
@@ -54,8 +54,9 @@ document.addEventListener("DOMContentLoaded", () => {{
 def test_the_assistant_finds_an_earlier_conversation_then_hangs_up_after_its_goodbye(
     calm_context, user, upstream
 ):
-    earlier = make_call(user, mode="legacy", status=Call.Status.ENDED)
-    make_message(earlier, text="The lease ends in May and the deposit comes back in June.")
+    make_earlier_conversation(
+        user, "The lease ends in May and the deposit comes back in June.", mode="legacy"
+    )
     upstream.configure(
         llm_ttft_ms=50, llm_tokens_per_s=100, tts_ttfb_ms=50, tool_script=SCRIPT, synth="tone"
     )

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import launch, log_in, new_context
 from tests.e2e.test_realtime_call import status
-from tests.factories import make_call, make_conversation, make_message, make_user
+from tests.factories import make_earlier_conversation, make_user
 from tests.waiting import wait_for
 from voice.models import Call, CallLease, Message
 from voice.selectors import messages_in_order
@@ -63,11 +63,8 @@ def saved(call: Call, count: int) -> list[Message] | None:
 def test_the_assistant_searches_past_conversations_answers_and_ends_the_call_after_goodbye(
     call_monitor, silent_browser, asgi_server, user, upstream
 ):
-    earlier = make_conversation(user, title="Flat hunting")
-    earlier_call = make_call(user, conversation=earlier, status="ended")
-    make_message(earlier_call, text="The lease ends in June.")
-    mallory = make_user("mallory")
-    make_message(make_call(mallory, status="ended"), text="My lease is a secret.")
+    make_earlier_conversation(user, "The lease ends in June.", title="Flat hunting")
+    make_earlier_conversation(make_user("mallory"), "My lease is a secret.")
     upstream.configure(tool_script=SCRIPT)
     context = new_context(silent_browser, asgi_server)
     page = context.new_page()

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.factories import make_call, make_message
+from tests.factories import make_call, make_earlier_conversation
 from tests.legacy.test_legacy_api import STREAMING, events
 from tests.legacy.test_upstream_answers import SSE, chat_sse
 from voice import upstream
@@ -70,10 +70,10 @@ def in_chain_order(messages: list[Message]) -> list[Message]:
 async def test_the_assistant_searches_earlier_conversations_and_answers_with_the_result(
     aapi, user, other_user, legacy_call, fast_upstream
 ):
-    earlier = await sync_to_async(make_call)(user, mode="legacy", status=Call.Status.ENDED)
-    await sync_to_async(make_message)(earlier, text="The lease ends in May, remember that.")
-    theirs = await sync_to_async(make_call)(other_user, status=Call.Status.ENDED)
-    await sync_to_async(make_message)(theirs, text="My lease is a secret of mallory's.")
+    await sync_to_async(make_earlier_conversation)(
+        user, "The lease ends in May, remember that.", mode="legacy"
+    )
+    await sync_to_async(make_earlier_conversation)(other_user, "My lease is a secret of mallory's.")
     fast_upstream.configure(
         tool_script=[step("lease", "search_conversations", "I found: {output}", query="lease")]
     )

@@ -10,7 +10,7 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.factories import make_call, make_conversation, make_message, make_user
+from tests.factories import make_call, make_earlier_conversation, make_user
 from tests.realtime.test_monitor import ended, joined, monitor, sim_call, start_call, user
 from tests.realtime.test_monitor_record import canned, saved, turn
 from tests.simulator.sim_peer import eventually
@@ -22,11 +22,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 __all__ = ["canned", "monitor", "user"]  # fixtures shared with the other monitor tests
 
 ANSWER = "Here is what I found: {output}"
-
-
-def _earlier_conversation(user, text: str) -> None:
-    conversation = make_conversation(user, title="Flat hunting")
-    make_message(make_call(user, conversation=conversation, status="ended"), text=text)
 
 
 async def reply_after(call: Call, line: Message) -> Message:
@@ -51,9 +46,11 @@ async def tool_line(call: Call) -> Message:
 async def test_the_assistant_searches_the_users_conversations_and_answers_with_what_it_found(
     monitor, user, canned, offer_sdp
 ):
-    await sync_to_async(_earlier_conversation)(user, "The lease runs until June.")
+    await sync_to_async(make_earlier_conversation)(
+        user, "The lease runs until June.", title="Flat hunting"
+    )
     mallory = await sync_to_async(make_user)()
-    await sync_to_async(_earlier_conversation)(mallory, "My lease is secret.")
+    await sync_to_async(make_earlier_conversation)(mallory, "My lease is secret.")
     script = [{"match": "lease", "name": "search_conversations",
                "arguments": {"query": "lease"}, "answer": ANSWER}]  # fmt: skip
     canned.configure(tool_script=script)
