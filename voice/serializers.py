@@ -4,24 +4,40 @@ Plain serializers with explicit fields: they are built on every status push, and
 ModelSerializer re-introspects the model each time it is instantiated.
 """
 
+import logging
 from typing import Any
 
 from rest_framework import serializers
 
 from voice.models import Call, Message, Mode
-from voice.validators import TIMEZONE_MAX_CHARS, validate_timezone
+from voice.validators import KNOWN_TIMEZONES, TIMEZONE_MAX_CHARS
+
+logger = logging.getLogger(__name__)
+
+
+class CallerTimeZoneField(serializers.CharField):
+    """A start's optional `timezone`: the caller's IANA name, as the browser reports it
+    (`Intl.DateTimeFormat().resolvedOptions().timeZone`). A name this server's time zone
+    database does not know (a zone newer than its tzdata, a browser's own alias) is no reason
+    to refuse a call: it is dropped, and UTC is used. Only an overlong value is refused."""
+
+    def to_internal_value(self, data: Any) -> str:
+        name = str(super().to_internal_value(data))
+        if self.max_length is not None and len(name) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)  # before it could be dropped
+        if name and name not in KNOWN_TIMEZONES:
+            logger.info("Unknown caller time zone %r: UTC is used", name)
+            return ""
+        return name
 
 
 def timezone_field() -> serializers.CharField:
-    """A start's optional `timezone`: the caller's IANA name, as the browser reports it
-    (`Intl.DateTimeFormat().resolvedOptions().timeZone`)."""
-    return serializers.CharField(
+    return CallerTimeZoneField(
         required=False,
         allow_blank=True,
         max_length=TIMEZONE_MAX_CHARS,
-        validators=[validate_timezone],
         help_text="The caller's IANA time zone, e.g. Europe/Paris (tools such as current_time "
-        "use it); default: UTC.",
+        "use it); default, and for a name this server does not know: UTC.",
     )
 
 

@@ -54,10 +54,16 @@ def test_a_check_that_says_nothing_about_the_key_does_not_block_the_start(
     assert response.json()["status"] == "connecting"
 
 
-def test_the_callers_time_zone_is_kept_and_an_unknown_one_refused(api, fast_upstream):
-    refused = api.post("/api/legacy/calls", {"timezone": "Atlantis/Capital"}, format="json")
+def test_the_callers_time_zone_is_kept_an_unknown_one_is_utc_and_an_overlong_one_refused(
+    api, fast_upstream
+):
+    overlong = api.post("/api/legacy/calls", {"timezone": "A" * 65}, format="json")
     started = api.post("/api/legacy/calls", {"timezone": "Asia/Tokyo"}, format="json")
+    api.post(f"/api/calls/{started.json()['id']}/end", {}, format="json")
+    unknown = api.post("/api/legacy/calls", {"timezone": "Atlantis/Capital"}, format="json")
 
-    assert refused.status_code == 400
-    assert refused.json()["error"]["code"] == "invalid_request"
+    assert overlong.status_code == 400
+    assert overlong.json()["error"]["code"] == "invalid_request"
     assert Call.objects.get(pk=started.json()["id"]).timezone == "Asia/Tokyo"
+    assert unknown.status_code == 201  # a call never fails over its time zone
+    assert Call.objects.get(pk=unknown.json()["id"]).timezone == ""

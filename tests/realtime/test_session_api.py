@@ -147,13 +147,22 @@ def test_the_callers_time_zone_is_kept_with_the_call_in_both_forms(api, upstream
     assert Call.objects.get(pk=raw["Location"].rsplit("/", 1)[-1]).timezone == "America/New_York"
 
 
-@pytest.mark.parametrize("zone", ["Mars/Olympus", "../../etc/passwd", "x" * 65])
-def test_an_unknown_time_zone_is_refused_before_any_upstream_call(api, upstream, offer_sdp, zone):
-    response = start(api, offer_sdp, timezone=zone)
+def test_an_overlong_time_zone_is_refused_before_any_upstream_call(api, upstream, offer_sdp):
+    response = start(api, offer_sdp, timezone="x" * 65)
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_request"
     assert upstream.requests("/v1/realtime/calls") == []
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../../etc/passwd"])
+def test_a_time_zone_this_server_does_not_know_starts_the_call_in_utc(
+    api, upstream, offer_sdp, zone
+):
+    response = start(api, offer_sdp, timezone=zone)
+
+    assert response.status_code == 201, response.content
+    assert Call.objects.get(pk=response.json()["call"]["id"]).timezone == ""
 
 
 def upstream_turn_detection(upstream):
