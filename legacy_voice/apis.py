@@ -165,7 +165,7 @@ class TranscriptionCreateApi(AsyncAPIView):
             filename=f"speech.{audio.kind}",
             content_type=sorted(AUDIO_TYPES[audio.kind][0])[0],
         )
-        return Response({"text": text})
+        return Response(self.OutputSerializer({"text": text}).data)
 
 
 def _audio_kind(audio: UploadedFile[bytes]) -> str | None:
