@@ -66,6 +66,9 @@ def _sse_response(events: AsyncIterator[str]) -> StreamingHttpResponse:
     return response
 
 
+# The reply streams' answer, under its own media type: the schema does not call it JSON.
+SSE_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="Server-sent events")
+
 SSE_NAMES: dict[type[ReplyEvent], str] = {
     ReplyStart: "start",
     ReplyDelta: "delta",
@@ -222,10 +225,7 @@ class ReplyCreateApi(AsyncAPIView):
             "reply to the end, then ends the call with reason `assistant`."
         ),
         request=InputSerializer,
-        responses={
-            200: OpenApiResponse(OpenApiTypes.STR, description="text/event-stream"),
-            **ERRORS,
-        },
+        responses={(200, "text/event-stream"): SSE_RESPONSE, **ERRORS},
     )
     async def post(self, request: Request) -> StreamingHttpResponse:
         serializer = self.InputSerializer(data=request.data)
@@ -275,10 +275,7 @@ class ConversationMessageCreateApi(AsyncAPIView):
             "into the call instead); 404 for a conversation that is not the user's."
         ),
         request=InputSerializer,
-        responses={
-            200: OpenApiResponse(OpenApiTypes.STR, description="text/event-stream"),
-            **ERRORS,
-        },
+        responses={(200, "text/event-stream"): SSE_RESPONSE, **ERRORS},
     )
     async def post(self, request: Request, conversation_id: UUID) -> StreamingHttpResponse:
         serializer = self.InputSerializer(data=request.data)
@@ -331,7 +328,13 @@ class SpeechCreateApi(AsyncAPIView):
     @extend_schema(
         summary="Speak a text of the live Legacy call: the audio streams as it is synthesized",
         request=InputSerializer,
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="audio"), **ERRORS},
+        responses={
+            **{
+                (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="audio")
+                for media_type in services.SPEECH_FORMATS.values()
+            },
+            **ERRORS,
+        },
     )
     async def post(self, request: Request) -> StreamingHttpResponse:
         serializer = self.InputSerializer(data=request.data)
