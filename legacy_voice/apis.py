@@ -66,9 +66,6 @@ def _sse_response(events: AsyncIterator[str]) -> StreamingHttpResponse:
     return response
 
 
-# The reply streams' answer, under its own media type: the schema does not call it JSON.
-SSE_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="Server-sent events")
-
 SSE_NAMES: dict[type[ReplyEvent], str] = {
     ReplyStart: "start",
     ReplyDelta: "delta",
@@ -76,6 +73,21 @@ SSE_NAMES: dict[type[ReplyEvent], str] = {
     ReplyDone: "done",
     ReplyError: "error",
 }
+
+# The reply streams' answer, under its own media type, described event by event as OpenAPI 3.2
+# does for text/event-stream (what schemathesis checks each event against).
+SSE_RESPONSE = OpenApiResponse(
+    {
+        "type": "object",
+        "properties": {
+            "event": {"type": "string", "enum": list(SSE_NAMES.values())},
+            # OpenAPI 3.0 has no contentMediaType to say so: the text is a JSON object.
+            "data": {"type": "string", "description": "The event's fields, as a JSON object."},
+        },
+        "required": ["event", "data"],
+    },
+    description="Server-sent events, one JSON object per event (see above).",
+)
 
 
 def sse_event(event: ReplyEvent) -> str:
