@@ -74,6 +74,21 @@ SSE_NAMES: dict[type[ReplyEvent], str] = {
     ReplyError: "error",
 }
 
+# The reply streams' answer, under its own media type, described event by event as OpenAPI 3.2
+# does for text/event-stream (what schemathesis checks each event against).
+SSE_RESPONSE = OpenApiResponse(
+    {
+        "type": "object",
+        "properties": {
+            "event": {"type": "string", "enum": list(SSE_NAMES.values())},
+            # OpenAPI 3.0 has no contentMediaType to say so: the text is a JSON object.
+            "data": {"type": "string", "description": "The event's fields, as a JSON object."},
+        },
+        "required": ["event", "data"],
+    },
+    description="Server-sent events, one JSON object per event (see above).",
+)
+
 
 def sse_event(event: ReplyEvent) -> str:
     """One reply event on the wire (docs/api.md): `event: <name>` and its fields as JSON data."""
@@ -165,7 +180,7 @@ class TranscriptionCreateApi(AsyncAPIView):
             filename=f"speech.{audio.kind}",
             content_type=sorted(AUDIO_TYPES[audio.kind][0])[0],
         )
-        return Response({"text": text})
+        return Response(self.OutputSerializer({"text": text}).data)
 
 
 def _audio_kind(audio: UploadedFile[bytes]) -> str | None:
@@ -222,10 +237,7 @@ class ReplyCreateApi(AsyncAPIView):
             "reply to the end, then ends the call with reason `assistant`."
         ),
         request=InputSerializer,
-        responses={
-            200: OpenApiResponse(OpenApiTypes.STR, description="text/event-stream"),
-            **ERRORS,
-        },
+        responses={(200, "text/event-stream"): SSE_RESPONSE, **ERRORS},
     )
     async def post(self, request: Request) -> StreamingHttpResponse:
         serializer = self.InputSerializer(data=request.data)
@@ -275,10 +287,7 @@ class ConversationMessageCreateApi(AsyncAPIView):
             "into the call instead); 404 for a conversation that is not the user's."
         ),
         request=InputSerializer,
-        responses={
-            200: OpenApiResponse(OpenApiTypes.STR, description="text/event-stream"),
-            **ERRORS,
-        },
+        responses={(200, "text/event-stream"): SSE_RESPONSE, **ERRORS},
     )
     async def post(self, request: Request, conversation_id: UUID) -> StreamingHttpResponse:
         serializer = self.InputSerializer(data=request.data)
@@ -331,7 +340,13 @@ class SpeechCreateApi(AsyncAPIView):
     @extend_schema(
         summary="Speak a text of the live Legacy call: the audio streams as it is synthesized",
         request=InputSerializer,
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="audio"), **ERRORS},
+        responses={
+            **{
+                (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="audio")
+                for media_type in services.SPEECH_FORMATS.values()
+            },
+            **ERRORS,
+        },
     )
     async def post(self, request: Request) -> StreamingHttpResponse:
         serializer = self.InputSerializer(data=request.data)

@@ -83,8 +83,11 @@ class SessionInputSerializer(serializers.Serializer[Any]):
 
 @extend_schema_serializer(component_name="RealtimeSession")
 class SessionOutputSerializer(serializers.Serializer[Any]):
+    # Serializes a realtime.services.RealtimeSession.
     call = CallSerializer()
-    sdp = serializers.CharField(help_text="The SDP answer for setRemoteDescription.")
+    sdp = serializers.CharField(
+        source="answer_sdp", help_text="The SDP answer for setRemoteDescription."
+    )
     push_to_talk = serializers.BooleanField(
         help_text="Whether this call runs on held turns (asked for, or the administrator's "
         "manual turns): send `input_audio_buffer.commit` and `response.create` per turn."
@@ -134,9 +137,4 @@ class RealtimeSessionCreateApi(AsyncAPIView):
             return HttpResponse(
                 session.answer_sdp, status=201, content_type="application/sdp", headers=location
             )
-        body = {
-            "call": CallSerializer(session.call).data,
-            "sdp": session.answer_sdp,
-            "push_to_talk": session.push_to_talk,
-        }
-        return Response(body, status=201, headers=location)
+        return Response(SessionOutputSerializer(session).data, status=201, headers=location)

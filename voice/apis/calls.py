@@ -5,7 +5,7 @@ from uuid import UUID
 
 from adrf.views import APIView as AsyncAPIView
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -38,15 +38,31 @@ class CallListApi(ListAPIView[Call]):
         return super().get(request, *args, **kwargs)
 
 
+# USD to the micro-dollar, as a string (docs/api.md): the formatting of every cost.
+_COST = serializers.DecimalField(max_digits=12, decimal_places=6)
+
+
 class CallDetailApi(APIView):
     @extend_schema_serializer(component_name="CallDetail")
     class OutputSerializer(CallSerializer):
-        transcript = ItemSerializer(many=True, help_text="In conversation order (one page).")
-        cost = serializers.DecimalField(
-            max_digits=12,
-            decimal_places=6,
-            help_text="USD so far, whoever paid (Realtime usage arrives as each response ends).",
+        # What the view read beside the call comes in the context (`page`: a MessagePage,
+        # `cost`): the model carries no attributes stuck on for the serializer's sake.
+        # (A comment, not a docstring: that would become the schema's description.)
+        transcript = serializers.SerializerMethodField(
+            help_text="In conversation order (one page)."
         )
+        cost = serializers.SerializerMethodField(
+            help_text="USD so far, whoever paid (Realtime usage arrives as each response ends)."
+        )
+
+        @extend_schema_field(ItemSerializer(many=True))
+        def get_transcript(self, call: Call) -> Any:
+            page: selectors.MessagePage = self.context["page"]
+            return ItemSerializer(page.messages, many=True).data
+
+        @extend_schema_field(_COST)
+        def get_cost(self, call: Call) -> Any:
+            return _COST.to_representation(self.context["cost"])
 
     @extend_schema(
         summary="One call with its transcript (paged: the latest items by default)",
@@ -58,10 +74,9 @@ class CallDetailApi(APIView):
         call = selectors.call_get(user=request_user(request), call_id=call_id)
         query = page_query(request)
         page = selectors.call_transcript_page(call=call, **query)
-        call.transcript = page.messages
-        call.cost = selectors.call_cost(call=call)
+        context = {"page": page, "cost": selectors.call_cost(call=call)}
         headers = earlier_link(request, page, query["limit"])
-        return Response(self.OutputSerializer(call).data, headers=headers)
+        return Response(self.OutputSerializer(call, context=context).data, headers=headers)
 
 
 class TranscriptItemInputSerializer(serializers.Serializer[Any]):
@@ -147,7 +162,7 @@ class CallTranscriptApi(APIView):
         saved = transcript_services.transcript_save(
             call=call, items=serializer.validated_data["items"]
         )
-        return Response({"saved": len(saved)})
+        return Response(self.OutputSerializer({"saved": len(saved)}).data)
 
 
 class CallActiveApi(APIView):

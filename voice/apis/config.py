@@ -58,7 +58,8 @@ class VoiceConfigApi(APIView):
         responses={200: OutputSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        return Response(selectors.client_config(user=request_user(request)))
+        config = selectors.client_config(user=request_user(request))
+        return Response(self.OutputSerializer(config).data)
 
 
 class VoicePreferencesApi(APIView):
@@ -90,7 +91,8 @@ class VoicePreferencesApi(APIView):
         responses={200: PreferenceOutputSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        return Response(selectors.preference_data(user=request_user(request)))
+        preference = selectors.preference_data(user=request_user(request))
+        return Response(PreferenceOutputSerializer(preference).data)
 
     @extend_schema(
         summary="Change the user's mode, voice and/or push-to-talk",
@@ -103,7 +105,8 @@ class VoicePreferencesApi(APIView):
         preference_services.preference_update(
             user=request_user(request), **serializer.validated_data
         )
-        return Response(selectors.preference_data(user=request_user(request)))
+        preference = selectors.preference_data(user=request_user(request))
+        return Response(PreferenceOutputSerializer(preference).data)
 
 
 class ApiKeyOutputSerializer(serializers.Serializer[Any]):
@@ -126,7 +129,8 @@ class ApiKeyApi(APIView):
         responses={200: ApiKeyOutputSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        return Response(selectors.api_key_data(user=request_user(request)))
+        api_key = selectors.api_key_data(user=request_user(request))
+        return Response(ApiKeyOutputSerializer(api_key).data)
 
     @extend_schema(
         summary="Set or replace the user's own OpenAI key",
@@ -138,7 +142,7 @@ class ApiKeyApi(APIView):
         serializer.is_valid(raise_exception=True)
         user = request_user(request)
         key_services.api_key_set(user=user, **serializer.validated_data)
-        return Response(selectors.api_key_data(user=user))
+        return Response(ApiKeyOutputSerializer(selectors.api_key_data(user=user)).data)
 
     @extend_schema(
         summary="Remove the user's own key", responses={200: ApiKeyOutputSerializer, **ERRORS}
@@ -146,4 +150,4 @@ class ApiKeyApi(APIView):
     def delete(self, request: Request) -> Response:
         user = request_user(request)
         key_services.api_key_clear(user=user)
-        return Response(selectors.api_key_data(user=user))
+        return Response(ApiKeyOutputSerializer(selectors.api_key_data(user=user)).data)

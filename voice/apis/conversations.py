@@ -14,7 +14,12 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -133,9 +138,13 @@ class ConversationDetailApi(APIView):
         title = serializers.CharField()
         created_at = serializers.DateTimeField()
         updated_at = serializers.DateTimeField()
-        messages = ConversationMessageSerializer(
-            many=True, source="page.messages", help_text="In conversation order (one page)."
-        )
+        messages = serializers.SerializerMethodField(help_text="In conversation order (one page).")
+
+        @extend_schema_field(ConversationMessageSerializer(many=True))
+        def get_messages(self, conversation: Conversation) -> Any:
+            # The page the view read (a MessagePage), not an attribute stuck on the model.
+            page: selectors.MessagePage = self.context["page"]
+            return ConversationMessageSerializer(page.messages, many=True).data
 
     @extend_schema_serializer(component_name="ConversationUpdate")
     class InputSerializer(serializers.Serializer[Any]):
@@ -184,9 +193,10 @@ class ConversationDetailApi(APIView):
 
     def _answer(self, request: Request, conversation: Conversation) -> Response:
         query = page_query(request)
-        conversation.page = selectors.conversation_message_page(conversation=conversation, **query)
-        headers = earlier_link(request, conversation.page, query["limit"])
-        return Response(self.OutputSerializer(conversation).data, headers=headers)
+        page = selectors.conversation_message_page(conversation=conversation, **query)
+        headers = earlier_link(request, page, query["limit"])
+        output = self.OutputSerializer(conversation, context={"page": page})
+        return Response(output.data, headers=headers)
 
 
 # --- export -----------------------------------------------------------------------------------
