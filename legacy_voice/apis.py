@@ -33,7 +33,7 @@ from legacy_voice.events import (
 )
 from legacy_voice.parsers import MAX_AUDIO_BYTES, AudioUploadParser
 from legacy_voice.speakable import MAX_SPEECH_CHARS
-from voice.errors import payload_too_large
+from voice.errors import ErrorCode, payload_too_large
 from voice.models import Message
 from voice.schema import ERRORS
 from voice.selectors import voice_config_get
@@ -151,7 +151,7 @@ class TranscriptionCreateApi(AsyncAPIView):
             kind = _audio_kind(audio)
             if kind is None:
                 raise serializers.ValidationError(
-                    "Send webm, ogg, wav, mp3 or m4a audio.", code="invalid_audio"
+                    "Send webm, ogg, wav, mp3 or m4a audio.", code=ErrorCode.INVALID_AUDIO
                 )
             audio.kind = kind
             return audio
@@ -333,7 +333,8 @@ class SpeechCreateApi(AsyncAPIView):
         def validate_voice(self, voice: str) -> str:
             if voice and voice not in voice_config_get().tts_voices:
                 raise serializers.ValidationError(
-                    f"{voice!r} is not one of the voices offered here.", code="invalid_voice"
+                    f"{voice!r} is not one of the voices offered here.",
+                    code=ErrorCode.INVALID_VOICE,
                 )
             return voice
 

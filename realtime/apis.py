@@ -25,6 +25,7 @@ from realtime.parsers import SdpParser
 from realtime.sdp import offer_from_text
 from realtime.services import realtime_session_create
 from voice.defaults import INSTRUCTIONS_MAX_CHARS
+from voice.errors import ErrorCode
 from voice.parsers import BoundedJSONParser
 from voice.schema import ERRORS
 from voice.serializers import CallSerializer, timezone_field
@@ -37,7 +38,9 @@ class SdpOfferField(serializers.Field[str, str | bytes, str, Any]):
 
     def to_internal_value(self, data: object) -> str:
         if not isinstance(data, str | bytes):
-            raise serializers.ValidationError("Send the SDP offer as text.", code="invalid_sdp")
+            raise serializers.ValidationError(
+                "Send the SDP offer as text.", code=ErrorCode.INVALID_SDP
+            )
         return offer_from_text(data)
 
     def to_representation(self, value: str) -> str:
@@ -76,7 +79,7 @@ class SessionInputSerializer(serializers.Serializer[Any]):
         if len(value) > INSTRUCTIONS_MAX_CHARS:
             raise serializers.ValidationError(
                 f"Instructions may be at most {INSTRUCTIONS_MAX_CHARS} characters.",
-                code="instructions_too_long",
+                code=ErrorCode.INSTRUCTIONS_TOO_LONG,
             )
         return value
 

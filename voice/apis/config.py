@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from voice import selectors
+from voice.errors import ErrorCode
 from voice.models import Mode, TurnDetection
 from voice.schema import ERRORS
 from voice.services import keys as key_services
@@ -82,7 +83,8 @@ class VoicePreferencesApi(APIView):
             config = selectors.voice_config_get()
             if voice and voice not in {*config.voices, *config.tts_voices}:
                 raise serializers.ValidationError(
-                    f"{voice!r} is not one of the voices offered here.", code="invalid_voice"
+                    f"{voice!r} is not one of the voices offered here.",
+                    code=ErrorCode.INVALID_VOICE,
                 )
             return voice
 
