@@ -138,7 +138,10 @@ function defaultDate(date) {
  * @template {unknown[]} A
  * @param {(...args: A) => void} fn
  * @param {number} ms
- * @param {{ setTimer?: (run: () => void, ms: number) => number, clearTimer?: (timer: number | undefined) => void }} [clock]
+ * @param {{
+ *   setTimer?: (run: () => void, ms: number) => number,
+ *   clearTimer?: (timer: number | undefined) => void,
+ * }} [clock]
  * @returns {((...args: A) => void) & { cancel(): void }}
  */
 export function debounced(fn, ms, { setTimer = setTimeout, clearTimer = clearTimeout } = {}) {

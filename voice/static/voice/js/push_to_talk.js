@@ -17,7 +17,12 @@ export const RELEASE_TAIL_MS = 200;
 // Whether a call in `mode` runs on held turns: always for Realtime under the admin's manual
 // turns (the session has no turn detection, nothing else would ever answer); else the user's
 // preference, in Legacy only when its client can do it.
-/** @param {string} mode @param {CallConfig} config @param {{ legacySupported?: boolean }} [support] @returns {boolean} */
+/**
+ * @param {string} mode
+ * @param {CallConfig} config
+ * @param {{ legacySupported?: boolean }} [support]
+ * @returns {boolean}
+ */
 export function pushToTalkFor(mode, config, { legacySupported = true } = {}) {
   if (mode === "realtime" && config.realtime?.turn_detection === "manual") return true;
   if (mode === "legacy" && !legacySupported) return false;

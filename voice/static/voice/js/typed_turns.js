@@ -73,7 +73,11 @@ export function textTurnStart({ text, userItemId, replyItemId }) {
 
 // One [name, data] event of the stream: `delta` {text} appends, `done` {text} gives the whole
 // reply as saved, `error` {code, message} ends it with what to show.
-/** @param {TextTurn} turn @param {[name: string, data: { text?: string, message?: string }]} event @returns {TextTurn} */
+/**
+ * @param {TextTurn} turn
+ * @param {[name: string, data: { text?: string, message?: string }]} event
+ * @returns {TextTurn}
+ */
 export function textTurnEvent(turn, [name, data]) {
   if (name === "delta") {
     return {
