@@ -2,7 +2,7 @@
 // /api/legacy/replies and /api/conversations/<id>/messages. The parser is pure so node can test
 // how it joins events split across network chunks.
 
-/** @typedef {[name: string, data: unknown]} ServerEvent the data is JSON of the server's making: its reader checks it */
+/** @typedef {[name: string, data: unknown]} ServerEvent data: the server's JSON, shaped by each stream's own events */
 
 export class EventStreamParser {
   constructor() {
