@@ -18,7 +18,7 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
 setup: $(VENV)/.installed node_modules/.installed
 
-# The JavaScript tools (biome), at the versions package-lock.json pins; the browser code itself
+# The JavaScript tools (biome, and tsc for the pure modules' JSDoc types), at the versions package-lock.json pins; the browser code itself
 # has no build step and no runtime dependencies.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -64,6 +64,7 @@ lint: setup typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	node_modules/.bin/biome check --error-on-warnings .
+	node_modules/.bin/tsc -p jsconfig.json
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
 # mypy with the Django and DRF plugins; what it checks, and how strictly, is in pyproject.toml.

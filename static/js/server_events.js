@@ -2,14 +2,18 @@
 // /api/legacy/replies and /api/conversations/<id>/messages. The parser is pure so node can test
 // how it joins events split across network chunks.
 
+/** @typedef {[name: string, data: unknown]} ServerEvent data: the server's JSON, shaped by each stream's own events */
+
 export class EventStreamParser {
   constructor() {
     this.buffer = "";
   }
 
   // Feed a chunk of text; returns the events it completed, as [name, parsed data] pairs.
+  /** @param {string} chunk @returns {ServerEvent[]} */
   push(chunk) {
     this.buffer += chunk.replaceAll("\r\n", "\n");
+    /** @type {ServerEvent[]} */
     const events = [];
     let split;
     while ((split = this.buffer.indexOf("\n\n")) !== -1) {
@@ -24,6 +28,7 @@ export class EventStreamParser {
 
 // One event block: `event:` names it (default "message"), `data:` lines join with newlines,
 // comment lines (":") and unknown fields are ignored, as the EventSource spec says.
+/** @param {string} block @returns {ServerEvent | null} */
 function parseBlock(block) {
   let name = "message";
   const data = [];
@@ -43,6 +48,7 @@ function parseBlock(block) {
   }
 }
 
+/** @param {ReadableStream<Uint8Array<ArrayBuffer>>} body @returns {AsyncGenerator<ServerEvent>} */
 export async function* serverEvents(body) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   const parser = new EventStreamParser();

@@ -7,14 +7,27 @@
 // play; `play(audio)` schedules it after the previous one and returns
 // { ended: Promise, stop(), elapsed(): seconds since it began (< 0 before), duration }.
 
+/** @typedef {{ ended: Promise<unknown>, stop(): void, elapsed(): number, duration: number }} Playback */
+
+/** @template Audio what `fetchAudio` resolves to and `play` plays */
 export class PlaybackQueue extends EventTarget {
+  /**
+   * @param {{
+   *   fetchAudio: (text: string, signal: AbortSignal) => Promise<Audio>,
+   *   play: (audio: Audio) => Playback,
+   *   prefetch?: number,
+   * }} options
+   */
   constructor({ fetchAudio, play, prefetch = 3 }) {
     super();
     this.fetchAudio = fetchAudio;
     this.play = play;
     this.prefetch = prefetch;
+    /** @type {{ text: string, audio: Promise<Audio> | null }[]} */
     this.pending = []; // { text, audio: Promise|null }, not yet handed to the player
+    /** @type {{ text: string, playback: Playback }[]} */
     this.scheduled = []; // { text, playback }, handed over, in order
+    /** @type {string[]} */
     this.heard = []; // texts played to the end
     this.controller = new AbortController();
     this.running = false;
@@ -25,6 +38,7 @@ export class PlaybackQueue extends EventTarget {
     return this.scheduled.length === 0 && this.pending.length === 0;
   }
 
+  /** @param {string} text */
   enqueue(text) {
     this.pending.push({ text, audio: null });
     this.#prefetch();
@@ -33,6 +47,7 @@ export class PlaybackQueue extends EventTarget {
 
   // Stop at once; returns { heard, cut }: the sentences heard to the end, and the heard part
   // of the one that was playing.
+  /** @returns {{ heard: string[], cut: string }} */
   stop() {
     this.stopped = true;
     this.controller.abort();
@@ -65,9 +80,9 @@ export class PlaybackQueue extends EventTarget {
       this.#prefetch();
       let audio;
       try {
-        audio = await entry.audio;
+        audio = await /** @type {Promise<Audio>} */ (entry.audio); // #prefetch started it
       } catch (error) {
-        if (this.stopped || error?.name === "AbortError") break;
+        if (this.stopped || /** @type {Error | null} */ (error)?.name === "AbortError") break;
         this.pending.shift();
         this.dispatchEvent(new CustomEvent("error", { detail: error }));
         continue;
@@ -80,6 +95,7 @@ export class PlaybackQueue extends EventTarget {
     this.#announceIdle();
   }
 
+  /** @param {string} text @param {Audio} audio */
   #schedule(text, audio) {
     const scheduled = { text, playback: this.play(audio) };
     this.scheduled.push(scheduled);
@@ -98,6 +114,7 @@ export class PlaybackQueue extends EventTarget {
 }
 
 // The start of `text` heard after `fraction` of its audio, in whole words.
+/** @param {string} text @param {number} fraction @returns {string} */
 function heardPart(text, fraction) {
   const at = Math.floor(text.length * fraction);
   const part = text.slice(0, at);

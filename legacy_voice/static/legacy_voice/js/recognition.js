@@ -2,6 +2,7 @@
 // and then ("no-speech", "aborted") and is simply started again; after the errors below a
 // restart fails the same way at once, so listening stops with a message the caller can act on.
 
+/** @type {Record<string, string>} */
 const PROBLEMS = {
   "not-allowed":
     "The browser's speech recognition may not use the microphone here. Allow it for this site, or pick Server recognition.",
@@ -14,6 +15,7 @@ const PROBLEMS = {
 };
 
 // The message for an error that ends listening, or null for one that a restart gets past.
+/** @param {string} error @returns {string | null} */
 export function recognitionProblem(error) {
   return Object.hasOwn(PROBLEMS, error) ? PROBLEMS[error] : null;
 }

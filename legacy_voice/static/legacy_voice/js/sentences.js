@@ -42,8 +42,10 @@ export class SentenceSplitter {
   }
 
   // Returns the sentences completed by this piece of text.
+  /** @param {string} delta @returns {string[]} */
   push(delta) {
     this.buffer += delta;
+    /** @type {string[]} */
     const sentences = [];
     for (;;) {
       if (this.inCode) {
@@ -69,7 +71,9 @@ export class SentenceSplitter {
   }
 
   // The rest, once the reply is complete.
+  /** @returns {string[]} */
   flush() {
+    /** @type {string[]} */
     const sentences = [];
     if (!this.inCode) pushSpoken(sentences, this.buffer); // at most one sentence is left
     this.buffer = "";
@@ -79,6 +83,7 @@ export class SentenceSplitter {
 }
 
 // Index just past the first complete sentence in text, or -1.
+/** @param {string} text @returns {number} */
 function sentenceEnd(text) {
   const boundary = /([.!?…]+["')\]]*)(\s+)|\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)/g;
   for (const match of text.matchAll(boundary)) {
@@ -93,6 +98,7 @@ function sentenceEnd(text) {
   return -1;
 }
 
+/** @param {string} upToMark */
 function endsSentence(upToMark) {
   const word = upToMark.match(/([\p{L}.]+)[.]$/u)?.[1]?.toLowerCase();
   if (!word) return true;
@@ -100,12 +106,14 @@ function endsSentence(upToMark) {
   return !/^\p{L}$/u.test(word); // a single letter is an initial: "J. R. R. Tolkien"
 }
 
+/** @param {string[]} sentences @param {string} text */
 function pushSpoken(sentences, text) {
   const spoken = speakable(text);
   if (/[\p{L}\p{N}]/u.test(spoken)) sentences.push(spoken);
 }
 
 // Markdown is for reading, not for saying.
+/** @param {string} text @returns {string} */
 export function speakable(text) {
   return text
     .replace(/!\[[^\]]*\]\([^)]*\)/g, " ")

@@ -30,6 +30,38 @@
 
 import { VoiceActivity } from "./vad.js";
 
+/** @typedef {import("./vad.js").VadOptions} VadOptions */
+/**
+ * @typedef {object} TurnEnergy how much speech a turn held: it judges the turn's transcript
+ * @property {number} voicedMs
+ * @property {number} peakRatio
+ * @property {boolean} duringReply
+ */
+/**
+ * @typedef {TurnEnergy & {
+ *   startedAt: number, endedAt: number, spokenMs: number, bargedIn: boolean, pushToTalk: boolean,
+ * }} Turn
+ */
+/**
+ * @typedef {object} Segment
+ * @property {number} startedAt
+ * @property {number} lastVoicedAt
+ * @property {number} voicedMs
+ * @property {number} overReplyMs
+ * @property {number | null} overReplySince
+ * @property {number} peak
+ * @property {boolean} duringReply
+ * @property {boolean} bargedIn
+ * @property {number} [threshold]
+ */
+/**
+ * @typedef {{ type: "start_recording" }
+ *   | { type: "end_turn", turn: Turn }
+ *   | { type: "discard_turn", reason: string }
+ *   | { type: "interrupt_reply", afterMs?: number }} Decision
+ */
+/** @typedef {{ type: "send", text: string } | { type: "ignore", reason: string }} TranscriptAnswer */
+
 export const TURN_DEFAULTS = {
   bargeInMs: 400, // voiced this long over the reply: real speech, the reply stops
   backchannelMs: 600, // shorter than this over the reply (and not yet a barge-in): a backchannel
@@ -99,6 +131,7 @@ const SILENCE_ARTEFACTS = new Set([
   "subtitles by the amara org community",
 ]);
 
+/** @param {string | null | undefined} text @returns {string[]} */
 export function words(text) {
   return (text ?? "")
     .toLowerCase()
@@ -109,6 +142,7 @@ export function words(text) {
 }
 
 // Only backchannel words ("Mm-hm.", "Yeah, yeah.", "Okay, right."), nothing else.
+/** @param {string | null | undefined} text */
 export function isBackchannel(text) {
   let rest = words(text);
   if (!rest.length) return false;
@@ -122,11 +156,13 @@ export function isBackchannel(text) {
   return true;
 }
 
+/** @param {string | null | undefined} text */
 export function isSilenceArtefact(text) {
   return SILENCE_ARTEFACTS.has(words(text).join(" "));
 }
 
 export class TurnTaking {
+  /** @param {{ pushToTalk?: boolean, vad?: Partial<VadOptions> } & Partial<typeof TURN_DEFAULTS>} [options] */
   constructor({ pushToTalk = false, vad = {}, ...options } = {}) {
     this.options = { ...TURN_DEFAULTS, ...options };
     this.vad = new VoiceActivity(vad);
@@ -135,13 +171,18 @@ export class TurnTaking {
     this.assistantSpeaking = false;
     this.playback = 0; // the held playback level
     this.echoPath = this.options.echoPath; // the learnt estimate
+    /** @type {[at: number, ratio: number][]} */
     this.echoSamples = []; // [at, mic/playback ratio] waiting to teach the estimate
+    /** @type {Segment | null} */
     this.segment = null; // the speech heard in the current recording, while it lasts
+    /** @type {Turn | null} */
     this.lastTurn = null; // the last turn handed out (its energy judges its transcript)
+    /** @type {number | null} */
     this.recordingSince = null; // when the current recording began; null when not recording
   }
 
   // The call has begun: hands-free records at once; push-to-talk waits for the button.
+  /** @param {number} at @returns {Decision[]} */
   start(at) {
     return this.pushToTalk ? [] : this.#startRecording(at);
   }
@@ -157,6 +198,10 @@ export class TurnTaking {
 
   // One mic frame: `level` is the mic's RMS (0–1), `playbackLevel` the RMS of what is being
   // played at that moment, `at` a timestamp in ms, `dtMs` the frame's length.
+  /**
+   * @param {{ level: number, playbackLevel?: number, at: number, dtMs: number }} frame
+   * @returns {Decision[]}
+   */
   frame({ level, playbackLevel = 0, at, dtMs }) {
     this.playback = Math.max(playbackLevel, this.playback * Math.exp(-dtMs / this.options.playbackHoldMs));
     const gated = Math.max(0, level - this.echoPath * this.playback);
@@ -164,16 +209,20 @@ export class TurnTaking {
     this.#learnEcho(level, at, event);
     if (event === "speech_start" && !this.pushToTalk) this.#segmentStart(gated, at);
     else if (this.segment) this.#segmentFrame(gated, at, dtMs);
+    /** @type {Decision[]} */
     const decisions = [];
-    if (this.#bargesIn()) {
+    if (this.segment && this.#bargesIn()) {
       this.segment.bargedIn = true;
-      decisions.push({ type: "interrupt_reply", afterMs: at - this.segment.overReplySince });
+      // A barge-in needs speech over the reply, which set overReplySince.
+      const overReplySince = /** @type {number} */ (this.segment.overReplySince);
+      decisions.push({ type: "interrupt_reply", afterMs: at - overReplySince });
     }
     if (event === "speech_end" && this.segment && !this.pushToTalk) decisions.push(...this.#segmentEnd(at));
     else if (this.#silentTooLong(at)) decisions.push(...this.#restart("fresh_start", at));
     return decisions;
   }
 
+  /** @param {number} at @returns {Decision[]} */
   playbackStarted(at) {
     this.assistantSpeaking = true;
     if (this.segment && !this.pushToTalk) this.segment.duringReply = true;
@@ -183,6 +232,7 @@ export class TurnTaking {
 
   // The reply ended (played out or cut): listening again at once, on a fresh recording so the
   // reply's echo is not part of the next turn.
+  /** @param {number} at @returns {Decision[]} */
   playbackEnded(at) {
     this.assistantSpeaking = false;
     return this.#idleHandsFree() ? this.#restart("fresh_start", at) : [];
@@ -190,6 +240,7 @@ export class TurnTaking {
 
   // A transcript for `turn` (a turn from end_turn; for the browser's own recognition, which
   // ends turns itself, `recognitionTurn()`).
+  /** @param {{ text: string | null | undefined, turn?: TurnEnergy | null }} transcript @returns {TranscriptAnswer} */
   transcript({ text, turn = this.lastTurn }) {
     const said = (text ?? "").trim();
     if (!said || !words(said).length) return { type: "ignore", reason: "empty" };
@@ -200,19 +251,23 @@ export class TurnTaking {
 
   // The browser's recognition decides turns itself: its result is judged by the speech heard
   // lately (the segment still open, or the last one), or as no speech at all.
+  /** @param {number} at @returns {TurnEnergy} */
   recognitionTurn(at) {
     if (this.segment) return this.#turnOf(this.segment, at);
     return this.lastTurn ?? { voicedMs: 0, peakRatio: 0, duringReply: this.assistantSpeaking };
   }
 
+  /** @param {number} at @returns {Decision[]} */
   pttPress(at) {
     if (!this.pushToTalk || this.held) return [];
     this.held = true;
+    /** @type {Decision[]} */
     const decisions = this.assistantSpeaking ? [{ type: "interrupt_reply" }] : [];
     this.segment = { ...this.#newSegment(at), duringReply: false }; // asked for the floor
     return [...decisions, ...this.#startRecording(at)];
   }
 
+  /** @param {number} at @returns {Decision[]} */
   pttRelease(at) {
     if (!this.pushToTalk || !this.held) return [];
     this.held = false;
@@ -223,6 +278,7 @@ export class TurnTaking {
     return [this.#endTurn(segment, at)];
   }
 
+  /** @param {boolean} on @param {number} at @returns {Decision[]} */
   setPushToTalk(on, at) {
     if (on === this.pushToTalk) return [];
     this.pushToTalk = on;
@@ -230,6 +286,7 @@ export class TurnTaking {
     this.segment = null;
     const wasRecording = this.recording;
     this.recordingSince = null;
+    /** @type {Decision[]} */
     const dropped = wasRecording ? [{ type: "discard_turn", reason: "push_to_talk" }] : [];
     return on ? dropped : [...dropped, ...this.#startRecording(at)];
   }
@@ -239,6 +296,7 @@ export class TurnTaking {
   // What the microphone hears while the reply plays and nobody speaks is echo: its ratio to the
   // playback level is the echo path. A frame waits `learnAfterMs` first, and is forgotten if
   // speech starts meanwhile: the caller's first syllable is not echo.
+  /** @param {number} level @param {number} at @param {string | null} event */
   #learnEcho(level, at, event) {
     if (event === "speech_start" || this.segment) {
       this.echoSamples = [];
@@ -249,11 +307,13 @@ export class TurnTaking {
     }
     const { echoMargin, minEchoPath, learnAfterMs } = this.options;
     while (this.echoSamples.length && at - this.echoSamples[0][0] >= learnAfterMs) {
-      const target = Math.max(minEchoPath, this.echoSamples.shift()[1] * echoMargin);
+      const [, ratio] = /** @type {[number, number]} */ (this.echoSamples.shift());
+      const target = Math.max(minEchoPath, ratio * echoMargin);
       this.echoPath += (target - this.echoPath) * (target > this.echoPath ? 0.3 : 0.01);
     }
   }
 
+  /** @param {number} at @returns {Segment} */
   #newSegment(at) {
     return {
       startedAt: at,
@@ -268,6 +328,7 @@ export class TurnTaking {
   }
 
   // The detector needed `startMs` above the threshold to be sure: the speech began that long ago.
+  /** @param {number} gated @param {number} at */
   #segmentStart(gated, at) {
     this.segment = this.#newSegment(at - this.vad.aboveMs);
     this.segment.voicedMs = this.vad.aboveMs;
@@ -280,8 +341,9 @@ export class TurnTaking {
     this.segment.threshold = this.vad.startThreshold;
   }
 
+  /** @param {number} gated @param {number} at @param {number} dtMs */
   #segmentFrame(gated, at, dtMs) {
-    const segment = this.segment;
+    const segment = /** @type {Segment} */ (this.segment); // only called while one is open
     if (this.assistantSpeaking && !this.pushToTalk) segment.duringReply = true;
     segment.threshold = this.vad.startThreshold;
     segment.peak = Math.max(segment.peak, gated);
@@ -301,8 +363,9 @@ export class TurnTaking {
     return segment.overReplyMs >= this.options.bargeInMs;
   }
 
+  /** @param {number} at @returns {Decision[]} */
   #segmentEnd(at) {
-    const segment = this.segment;
+    const segment = /** @type {Segment} */ (this.segment); // only called while one is open
     this.segment = null;
     this.lastTurn = this.#turnOf(segment, at); // the browser's recognition may still report it
     const spokenMs = segment.lastVoicedAt - segment.startedAt;
@@ -313,12 +376,14 @@ export class TurnTaking {
     return [this.#endTurn(segment, at), ...this.#startRecording(at)];
   }
 
+  /** @param {Segment} segment @param {number} at @returns {Decision} */
   #endTurn(segment, at) {
     const turn = this.#turnOf(segment, at);
     this.lastTurn = turn;
     return { type: "end_turn", turn };
   }
 
+  /** @param {Segment} segment @param {number} at @returns {Turn} */
   #turnOf(segment, at) {
     const threshold = segment.threshold ?? this.vad.startThreshold;
     return {
@@ -333,23 +398,28 @@ export class TurnTaking {
     };
   }
 
+  /** @param {TurnEnergy | null | undefined} turn */
   #lowEnergy(turn) {
     if (!turn) return true;
     return turn.voicedMs < this.options.lowEnergyVoicedMs || turn.peakRatio < this.options.lowEnergyPeakRatio;
   }
 
+  /** @param {number} at */
   #silentTooLong(at) {
-    return this.#idleHandsFree() && at - this.recordingSince > this.options.maxListenMs;
+    // Idle hands-free means recording, so recordingSince is set.
+    return this.#idleHandsFree() && at - /** @type {number} */ (this.recordingSince) > this.options.maxListenMs;
   }
 
   #idleHandsFree() {
     return !this.pushToTalk && this.recording && !this.segment;
   }
 
+  /** @param {string} reason @param {number} at @returns {Decision[]} */
   #restart(reason, at) {
     return [{ type: "discard_turn", reason }, ...this.#startRecording(at)];
   }
 
+  /** @param {number} at @returns {Decision[]} */
   #startRecording(at) {
     this.recordingSince = at;
     return [{ type: "start_recording" }];

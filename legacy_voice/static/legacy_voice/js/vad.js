@@ -13,9 +13,14 @@ export const DEFAULTS = {
   hangoverMs: 600, // below the end threshold this long: the turn is over
 };
 
+/** @typedef {typeof DEFAULTS} VadOptions */
+/** @typedef {"calibrating" | "silence" | "speech"} VadState */
+
 export class VoiceActivity {
+  /** @param {Partial<VadOptions>} [options] */
   constructor(options = {}) {
     this.options = { ...DEFAULTS, ...options };
+    /** @type {VadState} */
     this.state = "calibrating";
     this.floor = 0;
     this.elapsedMs = 0;
@@ -32,6 +37,7 @@ export class VoiceActivity {
   }
 
   // One frame: returns "speech_start", "speech_end" or null.
+  /** @param {number} level @param {number} dtMs @returns {"speech_start" | "speech_end" | null} */
   feed(level, dtMs) {
     this.elapsedMs += dtMs;
     if (this.state === "calibrating") {

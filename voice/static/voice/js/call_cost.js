@@ -8,6 +8,7 @@ const USD = new Intl.NumberFormat("en-US", {
   maximumFractionDigits: 4, // a short call costs fractions of a cent
 });
 
+/** @param {string | number | null | undefined} cost USD as a decimal string @returns {string} */
 export function formatCost(cost) {
   const amount = Number(cost);
   if (!Number.isFinite(amount)) return "";
@@ -17,6 +18,11 @@ export function formatCost(cost) {
 
 // `fetchCall(id)` answers the call's detail; a failure leaves the cost hidden (it is a courtesy,
 // not part of the call).
+/**
+ * @param {HTMLElement} element
+ * @param {string} callId
+ * @param {(id: string) => Promise<{ cost?: string | null }>} fetchCall
+ */
 export async function showCallCost(element, callId, fetchCall) {
   element.hidden = true;
   const call = await fetchCall(callId).catch(() => null);
@@ -29,6 +35,9 @@ export async function showCallCost(element, callId, fetchCall) {
 
 // This month's spend of the server's key against the user's budget, in the top bar
 // (`month-spend`): shown only when a budget applies (GET /api/voice/usage → "budget").
+/** @typedef {{ monthly_usd?: string | null, spent_usd?: string, resets_at?: string }} Budget */
+
+/** @param {Budget | null | undefined} budget @returns {string} */
 export function formatMonthSpend(budget) {
   if (!budget || budget.monthly_usd == null) return "";
   const spent = Number(budget.spent_usd);
@@ -37,10 +46,11 @@ export function formatMonthSpend(budget) {
   return `This month: ${USD.format(spent)} of ${USD.format(limit)}`;
 }
 
+/** @param {HTMLElement} element @param {() => Promise<{ budget?: Budget | null }>} fetchUsage */
 export async function showMonthSpend(element, fetchUsage) {
   const usage = await fetchUsage().catch(() => null);
   const text = usage ? formatMonthSpend(usage.budget) : "";
   element.textContent = text;
   element.hidden = !text;
-  if (text) element.title = `Resets on ${usage.budget.resets_at} (UTC)`;
+  if (text) element.title = `Resets on ${usage?.budget?.resets_at} (UTC)`; // text means both are there
 }

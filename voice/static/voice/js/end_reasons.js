@@ -1,6 +1,7 @@
 // What the page says when a call ends without this page ending it: the server's
 // `ended_reason` (docs/api.md's end reasons) as a sentence the caller can act on.
 
+/** @type {Record<string, string | undefined>} */
 const NOTICES = {
   other_tab: "This call was ended from another tab.",
   max_duration: "This call reached the longest call allowed.",
@@ -13,6 +14,7 @@ const NOTICES = {
   page_closed: "This call was ended when its page was closed.",
 };
 
+/** @param {string} reason @returns {string} */
 export function endedNotice(reason) {
   return NOTICES[reason] ?? "This call was ended elsewhere.";
 }

@@ -14,6 +14,7 @@ const LEGACY_HELPS = new Set([
   "upstream_timeout",
 ]);
 
+/** @param {{ mode: string, code: string, legacyAvailable: boolean }} failure @returns {boolean} */
 export function offerLegacy({ mode, code, legacyAvailable }) {
   return mode === "realtime" && legacyAvailable && LEGACY_HELPS.has(code);
 }
