@@ -73,13 +73,13 @@ ONSET_LAG_MS = 10.0
 class Loop:
     seconds: float
     onset_s: float  # where the page's VAD hears the question begin
-    speech_end_s: float  # where it falls below the VAD's end level for good
+    speech_end_s: float  # the last sound above the VAD's end level
 
 
 def speech_bounds(samples: list[int], rate: int) -> tuple[float, float]:
     """(onset, end) in seconds, as the page's VAD hears them: the first moment the RMS over its
-    analyser window rises above the start level, and the moment it falls below the end level
-    for good."""
+    analyser window rises above the start level, and the start of the last window still above
+    the end level (the window trails the sound by its length: its start is where the sound is)."""
     window, hop = max(1, round(WINDOW_S * rate)), max(1, rate // 200)
     onset = end = None
     for stop in range(window, len(samples) + 1, hop):
@@ -88,7 +88,7 @@ def speech_bounds(samples: list[int], rate: int) -> tuple[float, float]:
         if onset is None and rms > START_LEVEL:
             onset = stop / rate
         if rms > END_LEVEL:
-            end = (stop + hop) / rate
+            end = (stop - window) / rate
     if onset is None or end is None:
         raise ValueError("no speech the page's VAD would hear")
     return onset, end
