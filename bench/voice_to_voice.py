@@ -15,12 +15,15 @@ Everything is read from the page's own performance marks, on its own clock:
 - "call:start" (the click) and "call:listening": call_page.js.
 
 When the caller's speech ended, on the page's clock: the VAD's onset of each turn anchors that
-loop, and the WAV says how long after that onset the words end. The onset is sharp (a word's
-attack), so this is good to about ±10 ms (the 20 ms frame); the VAD's own last voiced frame
-is not used, since it depends on how a word's tail decays, and marking when capture starts
-would add getUserMedia's and the audio pipeline's unknown delays. Each turn is anchored
-afresh, so nothing drifts over the 20 turns. The "anchor check" line prints the spread of
-the onsets' spacing around the WAV's loop length, which is this method's own error.
+loop, and the WAV says how long after that onset the words end (measured on the WAV with the
+VAD's own levels and window). The onset is sharp (a word's attack), so this is good to about
+one 20 ms frame (more when a busy machine runs the page's timers late). Not used: the VAD's
+last voiced frame, which depends on how a word's tail decays, and the moment capture starts
+plus the loop length, which would add getUserMedia's and the audio pipeline's unknown
+delays. Each turn is anchored afresh, so nothing drifts over the 20 turns. The "anchor
+check" line prints how far consecutive onsets stray from a whole number of loops: this
+method's own error, twice over. The first stage ("turn detected") is then the hangover
+(600 ms) plus the analyser's window (21 ms) and a frame's jitter.
 
 `python -m bench.voice_to_voice` (about 6 minutes); `--turns 2 --starts 1` for a smoke run.
 """
