@@ -112,7 +112,7 @@ services-leg: setup
 		echo "== test leg 2 skipped: PostgreSQL or Redis does not answer on localhost"; \
 	fi
 
-BENCHMARKS := realtime_proxy status_fanout legacy_latency speakable call_monitor conversation_search
+BENCHMARKS := realtime_proxy status_fanout legacy_latency voice_to_voice speakable call_monitor conversation_search
 
 # Each prints its figures and whether it met its goal; the exit status says if all did. Its
 # errors and its servers' warnings stay on stderr: a benchmark that fails says why.

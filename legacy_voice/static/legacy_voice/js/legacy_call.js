@@ -231,17 +231,25 @@ export class LegacyCall extends EventTarget {
   // save queue of one turn), and the retry is shown. What the server has done is not redone:
   // the words are transcribed once, and the reply request reuses the turn's item id.
   #takeTurn(turn) {
+    const itemId = `user_${crypto.randomUUID().replaceAll("-", "")}`;
+    // The turn's latency marks ("voice:<stage>", detail.turn: its item id) are what
+    // bench/voice_to_voice.py reads; speechStartedAt ties this one to the turn-taking's
+    // "turn:end_turn" (its turn.startedAt).
+    latencyMark("turn-sent", itemId, { speechStartedAt: turn.speech?.startedAt ?? null });
     const queue = new SaveQueue({
       send: ([pending]) => this.#take(pending),
       onRetry: () => this.#showRetrying(true),
     });
-    queue.push({ item_id: `user_${crypto.randomUUID().replaceAll("-", "")}`, ...turn }).catch(() => {});
+    queue.push({ item_id: itemId, ...turn }).catch(() => {});
   }
 
   async #take(turn) {
     if (this.closed) return;
     try {
-      turn.text ??= await this.#transcribe(turn.blob);
+      if (turn.text === undefined) {
+        turn.text = await this.#transcribe(turn.blob);
+        latencyMark("transcribed", turn.item_id);
+      }
       this.#showRetrying(false);
       if (this.closed || !this.#worthAnswering(turn)) return;
       await this.#answer(turn);
@@ -303,6 +311,8 @@ export class LegacyCall extends EventTarget {
       itemId: null,
       userItemId: turn.item_id,
       speaking: false,
+      streaming: false, // its words have begun to arrive
+      sentences: 0, // handed to the speaker so far
       done: false,
     });
     try {
@@ -318,7 +328,7 @@ export class LegacyCall extends EventTarget {
       this.#set({ notice: `The reply was cut off: ${error.message}` });
     } finally {
       reply.done = true;
-      for (const sentence of reply.splitter.flush()) reply.queue.enqueue(sentence);
+      for (const sentence of reply.splitter.flush()) this.#say(reply, sentence);
       if (reply.queue.idle) this.#replyFinished(reply);
     }
   }
@@ -331,8 +341,10 @@ export class LegacyCall extends EventTarget {
       this.lastItemId = data.item_id;
     } else if (name === "delta") {
       const item = this.state.items.get(reply.itemId);
+      if (!reply.streaming) latencyMark("first-token", reply.userItemId);
+      reply.streaming = true;
       this.#item(reply.itemId, { text: item.text + data.text });
-      for (const sentence of reply.splitter.push(data.text)) reply.queue.enqueue(sentence);
+      for (const sentence of reply.splitter.push(data.text)) this.#say(reply, sentence);
     } else if (name === "tool") {
       this.#toolLine(reply, data);
     } else if (name === "done") {
@@ -347,6 +359,12 @@ export class LegacyCall extends EventTarget {
     }
   }
 
+  #say(reply, sentence) {
+    if (reply.sentences === 0) latencyMark("first-sentence", reply.userItemId);
+    reply.sentences += 1;
+    reply.queue.enqueue(sentence);
+  }
+
   #speaker() {
     const browser = this.options.tts === "browser";
     const queue = new PlaybackQueue({
@@ -355,6 +373,8 @@ export class LegacyCall extends EventTarget {
     });
     queue.addEventListener("playing", () => {
       if (this.reply?.queue !== queue) return;
+      // The reply's first audio is scheduled now, to start at once (PlaybackQueue's "playing").
+      if (!this.reply.speaking) latencyMark("first-audio", this.reply.userItemId);
       this.reply.speaking = true;
       if (this.status !== "speaking") this.#set({ status: "speaking" });
       this.#decide(this.turns.playbackStarted(performance.now()));
@@ -481,6 +501,12 @@ export class LegacyCall extends EventTarget {
     if (this.localStream) stopTracks(this.localStream);
     if (this.audio?.state !== "closed") this.audio?.close().catch(() => {});
   }
+}
+
+// A stage of a turn's way from the caller's last word to the reply's first sound, for the
+// browser's performance panel and bench/voice_to_voice.py. Marks only: nothing reads them.
+function latencyMark(stage, turnId, detail = {}) {
+  performance.mark(`voice:${stage}`, { detail: { turn: turnId, ...detail } });
 }
 
 function stopTracks(stream) {

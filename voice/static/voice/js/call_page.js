@@ -131,6 +131,8 @@ function refreshMonthSpend() {
 
 function startCall() {
   if (call) return;
+  // With "call:listening", how long a start takes as the caller feels it (bench/voice_to_voice.py).
+  performance.mark("call:start", { detail: { mode: settings.mode } });
   callBar.clearProblem();
   callBar.showNotice(null);
   callBar.setStatus("connecting");
@@ -224,6 +226,9 @@ function adoptConversation(id) {
 // A client's state on the page; an ended client may still report its last words.
 function render(state, client) {
   const current = call === client;
+  if (current && state.status === "listening" && bar.dataset.status === "connecting") {
+    performance.mark("call:listening", { detail: { mode: settings.mode } });
+  }
   if (current && state.status !== "error") callBar.setStatus(state.status);
   // An ended client's last reports may still bring news, but never wipe what the page says
   // about how the call ended (e.g. "ended from another tab", shown as it ended).
