@@ -293,10 +293,13 @@ def test_legacy_push_to_talk_ignores_speech_while_not_held_and_answers_it_while_
     said_free, said_held = "Can anyone hear this?", "Now I am holding the button."
     upstream.configure(user_texts=[said_held])
     parts = [(FIRST, espeak_at(said_free)), (FIRST + 6, espeak_at(said_held))]
+    # Chosen before the call, as a user does: switched on after the click, it raced the first
+    # recording, which it then rightly discarded.
+    preference_update(user=user, push_to_talk=True)
     page = scripted(60, parts, MIC_OPENED, expose_call=True)
 
     page.get_by_test_id("call-start").click()
-    page.evaluate("window.__currentCall().setPushToTalk(true)")
+    expect(page.get_by_test_id("call-ptt")).to_be_enabled(timeout=15_000)
 
     expect(page.get_by_test_id("call-status")).to_have_text("listening", timeout=15_000)
     at_mic = "performance.now() - window.__micOpenedAt"
