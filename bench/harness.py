@@ -83,9 +83,14 @@ def _recreate_postgres(url: str) -> None:
 
 @contextlib.contextmanager
 def bench_database(
-    users: int, *, postgres_url: str | None = None, call_starts_per_minute: int = 600
+    users: int,
+    *,
+    postgres_url: str | None = None,
+    call_starts_per_minute: int = 600,
+    own_keys: bool = False,
 ) -> Iterator[tuple[str, list]]:
-    """A fresh database with `users` users; yields (DATABASE_URL, [(user_id, token, session)])."""
+    """A fresh database with `users` users (each with an OpenAI key of their own when
+    `own_keys`); yields (DATABASE_URL, [(user_id, token, session)])."""
     with tempfile.TemporaryDirectory() as folder:
         url = postgres_url or f"sqlite:///{folder}/bench.sqlite3"
         if postgres_url:
@@ -93,7 +98,14 @@ def bench_database(
         env = app_env(url)
         subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         out = subprocess.run(
-            [PY, "-m", "bench.seed", str(users), str(call_starts_per_minute)],
+            [
+                PY,
+                "-m",
+                "bench.seed",
+                str(users),
+                str(call_starts_per_minute),
+                *(["--own-keys"] if own_keys else []),
+            ],
             cwd=ROOT,
             env=env,
             check=True,
@@ -133,6 +145,15 @@ def redis_answers(url: str) -> bool:
 def daphne(port: int, env: dict):
     args = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "voiceproject.asgi:application"]
     return process(args, port, env)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process `pid` has used so far, from /proc (Linux)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        # The command name (field 2) may hold spaces: split after its closing parenthesis.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15, in clock ticks
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -21,7 +21,7 @@ from realtime import client
 from voice import errors
 from voice.db import release_connection
 from voice.errors import ErrorCode, VoiceError
-from voice.models import Call, EndReason, Mode, TurnDetection, VoiceConfig
+from voice.models import Call, EndReason, Mode, TurnDetection, VoiceConfig, VoicePreference
 from voice.selectors import preference_get, push_to_talk_resolve, voice_config_get
 from voice.services.calls import (
     call_start,
@@ -91,7 +91,9 @@ def session_config_build(
     return session
 
 
-def _voice_for(*, user: User, config: VoiceConfig, requested: str | None) -> str:
+def _voice_for(
+    *, config: VoiceConfig, requested: str | None, preference: VoicePreference | None
+) -> str:
     if requested:
         if requested not in config.voices:
             raise VoiceError(
@@ -100,7 +102,7 @@ def _voice_for(*, user: User, config: VoiceConfig, requested: str | None) -> str
                 code=ErrorCode.INVALID_VOICE,
             )
         return requested
-    preferred = preference_get(user=user).voice
+    preferred = preference.voice if preference is not None else ""
     return preferred if preferred in config.voices else config.default_voice
 
 
@@ -138,10 +140,13 @@ def _reserve(
             "No OpenAI key is available for Realtime calls. Add your own key, or ask an "
             "administrator to set one up."
         )
-    voice = _voice_for(user=user, config=config, requested=voice)
+    # Read once, and only when the request leaves the voice or the turns to the user's choice.
+    preference = preference_get(user=user) if not voice or push_to_talk is None else None
+    voice = _voice_for(config=config, requested=voice, preference=preference)
     if push_to_talk is None:
-        push_to_talk = push_to_talk_resolve(preference=preference_get(user=user), config=config)
-    expired = call_start_check(user=user, config=config)
+        preference = preference or preference_get(user=user)  # read above: typing's sake
+        push_to_talk = push_to_talk_resolve(preference=preference, config=config)
+    expired = call_start_check(user=user, config=config, key=key)
     session = session_config_build(
         config=config,
         voice=voice,

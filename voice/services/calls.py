@@ -55,11 +55,14 @@ def _locked(call: Call) -> Call:
     return Call.objects.select_for_update().get(pk=call.pk)
 
 
-def call_start_check(*, user: User, config: VoiceConfig) -> list[Call]:
+def call_start_check(
+    *, user: User, config: VoiceConfig, key: ResolvedKey | None = None
+) -> list[Call]:
     """The rules for starting a call: no live call (stale ones are ended first), at most
     `call_starts_per_minute` starts in any minute, counted from the calls table so the limit
     holds across server processes, and budget left when the server's key pays. Reads only; a
-    write only when stale calls need ending.
+    write only when stale calls need ending. `key`: the key already resolved to pay for the
+    call, which saves looking up who would pay.
 
     Returns the stale calls it ended, so they can be hung up upstream.
     """
@@ -81,7 +84,8 @@ def call_start_check(*, user: User, config: VoiceConfig) -> list[Call]:
             wait_seconds=(oldest_counted + START_RATE_WINDOW - now).total_seconds()
         )
     # Before any upstream cost: a month's budget of the server's key spent is a 402.
-    usage_budget_check(user=user, key_source=api_key_source(user=user, config=config))
+    key_source = key.source if key is not None else api_key_source(user=user, config=config)
+    usage_budget_check(user=user, key_source=key_source)
     return expired
 
 
