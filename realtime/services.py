@@ -144,7 +144,7 @@ def _reserve(
     preference = preference_get(user=user) if not voice or push_to_talk is None else None
     voice = _voice_for(config=config, requested=voice, preference=preference)
     if push_to_talk is None:
-        preference = preference or preference_get(user=user)  # read above: typing's sake
+        assert preference is not None  # read above whenever push_to_talk is None
         push_to_talk = push_to_talk_resolve(preference=preference, config=config)
     expired = call_start_check(user=user, config=config, key=key)
     session = session_config_build(
