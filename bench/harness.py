@@ -147,6 +147,26 @@ def daphne(port: int, env: dict):
     return process(args, port, env)
 
 
+# The ASGI servers a benchmark can run the app under. "uvicorn" is the production command
+# (scripts/serve-production); the others are there to compare against it.
+SERVERS = ("uvicorn", "daphne", "granian")
+
+
+def asgi_server(kind: str, port: int, env: dict, workers: int = 1):
+    """The app under `kind` with `workers` processes sharing `port`."""
+    if kind == "uvicorn":
+        env = {**env, "PYTHON": PY, "HOST": "127.0.0.1", "PORT": str(port)}
+        env["WEB_CONCURRENCY"] = str(workers)
+        return process([str(ROOT / "scripts" / "serve-production")], port, env)
+    if kind == "granian":
+        args = [PY, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
+        args += ["--port", str(port), "--workers", str(workers)]
+        return process([*args, "voiceproject.asgi:application"], port, env)
+    if workers != 1:
+        raise ValueError("daphne runs one process per port here")
+    return daphne(port, env)
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) the process `pid` has used so far, from /proc (Linux)."""
     with open(f"/proc/{pid}/stat") as stat:
@@ -154,6 +174,16 @@ def cpu_seconds(pid: int) -> float:
         fields = stat.read().rsplit(")", 1)[1].split()
     utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15, in clock ticks
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of `pid` and every live process under it (a multi-process server's workers)."""
+    total = cpu_seconds(pid)
+    for task in os.listdir(f"/proc/{pid}/task"):
+        # A thread may end between the listing and the read.
+        with contextlib.suppress(FileNotFoundError), open(f"/proc/{pid}/task/{task}/children") as f:
+            total += sum(tree_cpu_seconds(int(child)) for child in f.read().split())
+    return total
 
 
 def percentile(samples: list[float], q: float) -> float:
