@@ -14,7 +14,7 @@ APT_PACKAGES := chromium espeak-ng nodejs
 PG_URL ?= postgres://postgres@127.0.0.1:5432/voice
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: setup run test lint typecheck format lock jstest pytest services-leg system-packages bench fuzz docs clean
+.PHONY: setup run serve-production test lint typecheck format lock jstest pytest services-leg system-packages bench fuzz docs clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -59,6 +59,11 @@ run: setup system-packages
 	@$(PY) manage.py migrate --noinput
 	@$(PY) manage.py voice_demo_user
 	@PORT=$(PORT) HOST=$(HOST) SIM_PORT=$(SIM_PORT) scripts/serve
+
+# The production web server (see README.md "Production"): WEB_CONCURRENCY uvicorn workers, one
+# per core by default, on HOST:PORT. Run `manage.py voice_monitor` beside it.
+serve-production: setup
+	@HOST=$(HOST) PORT=$(PORT) scripts/serve-production
 
 lint: setup typecheck
 	$(VENV)/bin/ruff check .
