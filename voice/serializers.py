@@ -1,4 +1,5 @@
-"""The output shapes docs/api.md names (`<call>`, `<item>`), shared by the REST API and the sockets.
+"""The output shapes docs/api.md names (`<call>`, `<item>`, the user's options and key),
+shared by the REST API, the sockets and the call page.
 
 Plain serializers with explicit fields: they are built on every status push, and a
 ModelSerializer re-introspects the model each time it is instantiated.
@@ -7,9 +8,10 @@ ModelSerializer re-introspects the model each time it is instantiated.
 import logging
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from voice.models import Call, Message, Mode
+from voice.models import Call, Message, Mode, TurnDetection
 from voice.validators import KNOWN_TIMEZONES, TIMEZONE_MAX_CHARS
 
 logger = logging.getLogger(__name__)
@@ -92,3 +94,47 @@ class ItemSerializer(serializers.Serializer[Any]):
 
     def get_previous_item_id(self, message: Message) -> str | None:
         return message.previous_item_id or None
+
+
+# --- what the page and the API say about the user's options (the call page embeds the same) --
+
+
+class _RealtimeConfigSerializer(serializers.Serializer[Any]):
+    available = serializers.BooleanField()
+    reason = serializers.ChoiceField(choices=["disabled", "no_api_key"], allow_null=True)
+    model = serializers.CharField()
+    voices = serializers.ListField(child=serializers.CharField())
+    default_voice = serializers.CharField()
+    turn_detection = serializers.ChoiceField(
+        choices=TurnDetection.choices,
+        help_text="How Realtime calls end a turn; `manual`: every Realtime call is push-to-talk.",
+    )
+
+
+class _LegacyConfigSerializer(serializers.Serializer[Any]):
+    available = serializers.BooleanField()
+    reason = serializers.ChoiceField(choices=["no_api_key"], allow_null=True)
+    stt = serializers.ListField(child=serializers.ChoiceField(choices=["server", "browser"]))
+    tts = serializers.ListField(child=serializers.ChoiceField(choices=["server", "browser"]))
+    voices = serializers.ListField(child=serializers.CharField())
+
+
+class PreferenceOutputSerializer(serializers.Serializer[Any]):
+    mode = serializers.ChoiceField(choices=Mode.choices)
+    voice = serializers.CharField()
+    push_to_talk = serializers.BooleanField(
+        help_text="The user talks only while holding a button (or the space bar): their own "
+        "choice, else the administrator's default."
+    )
+
+
+@extend_schema_serializer(component_name="VoiceConfig")
+class ClientConfigSerializer(serializers.Serializer[Any]):
+    realtime = _RealtimeConfigSerializer()
+    legacy = _LegacyConfigSerializer()
+    preference = PreferenceOutputSerializer()
+
+
+class ApiKeyOutputSerializer(serializers.Serializer[Any]):
+    configured = serializers.BooleanField()
+    masked = serializers.CharField(allow_null=True, help_text="e.g. sk-…abcd; never the key.")

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from voice import selectors
 from voice.models import Call
-from voice.serializers import CallSerializer
+from voice.serializers import ApiKeyOutputSerializer, CallSerializer, ClientConfigSerializer
 from voice.users import request_user
 
 ID_PLACEHOLDER = uuid.UUID(int=0)
@@ -58,10 +58,10 @@ def call_page(request: HttpRequest) -> HttpResponse:
         {
             "conversation": conversation,
             "messages": messages,
-            "client_config": selectors.client_config(user=user),
+            "client_config": ClientConfigSerializer(selectors.client_config(user=user)).data,
             "simulator": settings.VOICE_SIMULATOR,
             "active_call": _call_data(selectors.call_live_get(user=user)),
-            "api_key": selectors.api_key_data(user=user),
+            "api_key": ApiKeyOutputSerializer(selectors.api_key_data(user=user)).data,
             "page_urls": page_urls(),
         },
     )

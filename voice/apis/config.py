@@ -10,49 +10,21 @@ from rest_framework.views import APIView
 
 from voice import selectors
 from voice.errors import ErrorCode
-from voice.models import Mode, TurnDetection
+from voice.models import Mode
 from voice.schema import ERRORS
+from voice.serializers import (
+    ApiKeyOutputSerializer,
+    ClientConfigSerializer,
+    PreferenceOutputSerializer,
+)
 from voice.services import keys as key_services
 from voice.services import preferences as preference_services
 from voice.users import request_user
 from voice.validators import OPENAI_KEY_PATTERN
 
 
-class _RealtimeConfigSerializer(serializers.Serializer[Any]):
-    available = serializers.BooleanField()
-    reason = serializers.ChoiceField(choices=["disabled", "no_api_key"], allow_null=True)
-    model = serializers.CharField()
-    voices = serializers.ListField(child=serializers.CharField())
-    default_voice = serializers.CharField()
-    turn_detection = serializers.ChoiceField(
-        choices=TurnDetection.choices,
-        help_text="How Realtime calls end a turn; `manual`: every Realtime call is push-to-talk.",
-    )
-
-
-class _LegacyConfigSerializer(serializers.Serializer[Any]):
-    available = serializers.BooleanField()
-    reason = serializers.ChoiceField(choices=["no_api_key"], allow_null=True)
-    stt = serializers.ListField(child=serializers.ChoiceField(choices=["server", "browser"]))
-    tts = serializers.ListField(child=serializers.ChoiceField(choices=["server", "browser"]))
-    voices = serializers.ListField(child=serializers.CharField())
-
-
-class PreferenceOutputSerializer(serializers.Serializer[Any]):
-    mode = serializers.ChoiceField(choices=Mode.choices)
-    voice = serializers.CharField()
-    push_to_talk = serializers.BooleanField(
-        help_text="The user talks only while holding a button (or the space bar): their own "
-        "choice, else the administrator's default."
-    )
-
-
 class VoiceConfigApi(APIView):
-    @extend_schema_serializer(component_name="VoiceConfig")
-    class OutputSerializer(serializers.Serializer[Any]):
-        realtime = _RealtimeConfigSerializer()
-        legacy = _LegacyConfigSerializer()
-        preference = PreferenceOutputSerializer()
+    OutputSerializer = ClientConfigSerializer
 
     @extend_schema(
         summary="What this user can use: realtime and legacy availability, voices, preference",
@@ -109,11 +81,6 @@ class VoicePreferencesApi(APIView):
         )
         preference = selectors.preference_data(user=request_user(request))
         return Response(PreferenceOutputSerializer(preference).data)
-
-
-class ApiKeyOutputSerializer(serializers.Serializer[Any]):
-    configured = serializers.BooleanField()
-    masked = serializers.CharField(allow_null=True, help_text="e.g. sk-…abcd; never the key.")
 
 
 class ApiKeyApi(APIView):
