@@ -45,6 +45,8 @@ def test_a_full_turn_the_caller_hears_the_answer_and_the_mic_rearms(calm_context
     expect(status).to_have_text("ended")
     call = Call.objects.get(user=user)
     assert call.mode == "legacy"
+    # The server ends the call once the page has flushed what it heard: read after that.
+    wait_for(lambda: Call.objects.get(pk=call.pk).status == Call.Status.ENDED)
     messages = list(Message.objects.filter(call=call).order_by("created_at"))
     assert [m.role for m in messages] == ["user", "assistant"]
     assert not messages[1].interrupted

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import log_in
 from tests.e2e.hooks import PAGE_LOG
+from tests.waiting import wait_for
 from voice.models import Call, Message
 from voice.services.preferences import preference_update
 
@@ -104,5 +105,7 @@ def test_legacy_a_reply_cut_short_is_a_notice_and_is_kept_as_spoken(
     page.get_by_test_id("call-end").click()
     expect(page.get_by_test_id("call-status")).to_have_text("ended")
     call = Call.objects.get(user=user)
+    # The server ends the call once the page has flushed what it heard: read after that.
+    wait_for(lambda: Call.objects.get(pk=call.pk).status == Call.Status.ENDED)
     reply = Message.objects.get(call=call, role="assistant")
     assert reply.text and not reply.interrupted  # spoken as far as it went, not cut by the caller
