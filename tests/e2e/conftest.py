@@ -42,7 +42,7 @@ def server_settled_before_flush(django_db_blocker):
 def _no_live_call() -> bool:
     from voice.models import Call
 
-    return not Call.objects.filter(status__in=Call.LIVE_STATUSES).exists()
+    return not Call.objects.live().exists()
 
 
 def _no_busy_session() -> bool:
